@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Options every target takes: parsing, limits and usage lines. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+
+#include "config.h"
+#include "tgt_common.h"
+
+void tgt_opts_init(struct ubd_dev_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->dev_id = -1;
+}
+
+void tgt_errtryhelp(void)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n",
+		program_invocation_short_name);
+	exit(TGT_EXIT_USAGE);
+}
+
+void tgt_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", program_invocation_short_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(TGT_EXIT_USAGE);
+}
+
+uint64_t tgt_parse_uint_or_die(const char *what, const char *arg,
+			       uint64_t min, uint64_t max)
+{
+	uint64_t v;
+	int ret = ubd_parse_uint(arg, min, max, &v);
+
+	if (ret == -ERANGE)
+		tgt_usage_error("%s '%s' out of range: must be %llu..%llu",
+				what, arg, (unsigned long long)min,
+				(unsigned long long)max);
+	if (ret)
+		tgt_usage_error("invalid %s '%s': not a whole number", what,
+				arg);
+	return v;
+}
+
+uint64_t tgt_parse_size_or_die(const char *what, const char *arg,
+			       uint64_t min, uint64_t max)
+{
+	uint64_t v;
+	int ret = ubd_parse_size(arg, &v);
+
+	if (ret == -EINVAL)
+		tgt_usage_error("invalid %s '%s': not a size (e.g. 4096, 64K, 1G)",
+				what, arg);
+	if (ret || v < min || v > max)
+		tgt_usage_error("%s '%s' out of range: must be %llu..%llu bytes",
+				what, arg, (unsigned long long)min,
+				(unsigned long long)max);
+	return v;
+}
+
+int tgt_common_opt(int c, const char *arg, struct ubd_dev_opts *o,
+		   void (*usage)(void))
+{
+	switch (c) {
+	case 'n':
+		o->dev_id = tgt_parse_uint_or_die("device id", arg, 0,
+						  (1U << 20) - 1);
+		return 1;
+	case 'q':
+		/* the driver gives one queue per CPU at most */
+		o->nr_queues = tgt_parse_uint_or_die("queue count", arg, 1,
+						     get_nprocs_conf());
+		return 1;
+	case 'd':
+		o->depth = tgt_parse_uint_or_die("queue depth", arg, 1,
+						 UBD_MAX_QUEUE_DEPTH);
+		return 1;
+	case OPT_MAX_IO:
+		o->max_io = tgt_parse_size_or_die("max io size", arg, 4096,
+						  1U << UBD_IO_BUF_BITS);
+		if (o->max_io % 4096)
+			tgt_usage_error("max io size '%s' is not a multiple of 4096",
+					arg);
+		return 1;
+	case OPT_READ_ONLY:
+		o->read_only = true;
+		return 1;
+	case OPT_DAEMON:
+		o->daemon = true;
+		return 1;
+	case OPT_FOREGROUND:
+		o->daemon = false;
+		return 1;
+	case OPT_CONTROL:
+		o->control = arg;
+		return 1;
+	case 'h':
+		usage();
+		exit(EXIT_SUCCESS);
+	case 'V':
+		printf("%s from %s\n", program_invocation_short_name,
+		       PACKAGE_STRING);
+		exit(EXIT_SUCCESS);
+	default:
+		return 0;
+	}
+}
+
+void tgt_common_usage(FILE *out)
+{
+	fputs(" -n, --id <id>          serve device <id>: the one made by\n"
+	      "                          'ubdctl add', or a new one with that id\n"
+	      " -q, --queues <n>       hardware queues of a new device (default 1)\n"
+	      " -d, --depth <n>        tags per queue of a new device (default 128)\n"
+	      "     --max-io <size>    largest io of a new device (default 512K)\n"
+	      "     --read-only        export the device read-only\n"
+	      "     --daemon           fork once live, print the block device\n"
+	      "     --foreground       stay in the foreground (the default)\n"
+	      "     --control <path>   control node (default /dev/ubd-control)\n"
+	      " -h, --help             display this help\n"
+	      " -V, --version          display version\n", out);
+}

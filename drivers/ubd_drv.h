@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ubd_drv: private declarations shared by the control, device and io parts.
+ */
+#ifndef _UBD_DRV_H
+#define _UBD_DRV_H
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blk-mq.h>
+#include <linux/cdev.h>
+#include <linux/completion.h>
+#include <linux/device.h>
+#include <linux/io_uring.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <linux/ubd_cmd.h>
+
+#define UBD_MINORS		(1U << MINORBITS)
+/* largest io a server may ask to buffer: the user-copy offset limit */
+#define UBD_MAX_IO_BUF_BYTES	(1U << UBD_IO_BUF_BITS)
+#define UBD_DEF_IO_BUF_BYTES	(512U << 10)
+
+/* how often a live device looks for a dead server */
+#define UBD_MONITOR_PERIOD	(HZ / 10)
+/*
+ * How long STOP_DEV lets a live server finish the ios it holds before they
+ * are failed, so that a stuck server cannot block the removal of the disk.
+ */
+#define UBD_STOP_GRACE		(2 * HZ)
+
+/* what this driver supports; every other requested UBD_F_* bit is masked */
+#define UBD_F_ALL		(UBD_F_URING_CMD_COMP_IN_TASK | \
+				 UBD_F_NEED_GET_DATA | \
+				 UBD_F_CMD_IOCTL_ENCODE)
+
+/* bits of ubd_io.flags; always changed with atomic bitops */
+enum {
+	/* a FETCH or COMMIT_AND_FETCH command is parked in io->cmd */
+	UBD_IO_ACTIVE,
+	/* the request was handed to the server; whoever clears this bit
+	 * (commit or abort) completes the request */
+	UBD_IO_OWNED,
+	/* WRITE handed over without data: waiting for NEED_GET_DATA */
+	UBD_IO_NEED_DATA,
+	/* the tag was fetched by the current server */
+	UBD_IO_FETCHED,
+};
+
+/*
+ * One tag.  Between queue_rq taking the parked command (clearing ACTIVE) and
+ * the task work delivering the request (setting OWNED) neither bit is set:
+ * the task work alone owns both the command and the request then.
+ */
+struct ubd_io {
+	unsigned long		flags;
+	u64			addr;	/* the server's buffer for this tag */
+	struct io_uring_cmd	*cmd;
+};
+
+struct ubd_queue {
+	struct ubd_device	*ub;
+	u16			q_id;
+	u16			q_depth;
+	/* the server of this queue died: fail everything */
+	bool			dead;
+	/*
+	 * The task that fetched this queue's tags.  Set by FETCH, cleared
+	 * when the device stops; protected by ub->lock, because the monitor
+	 * reads it while STOP_DEV holds ub->mutex.
+	 */
+	struct task_struct	*daemon;
+	unsigned int		nr_io_ready;	/* protected by ub->mutex */
+	struct ubd_io_desc	*descs;		/* mmap'd read-only by the server */
+	struct ubd_io		ios[];
+};
+
+enum {
+	UB_STATE_OPEN,		/* /dev/ubdcN is open: one server at a time */
+	UB_STATE_DELETED,	/* DEL_DEV has begun: no more commands */
+};
+
+struct ubd_device {
+	struct ubd_ctrl_dev_info info;	/* protected by mutex */
+	struct ubd_params	params;	/* protected by mutex */
+	/* serializes control commands and FETCH on this device */
+	struct mutex		mutex;
+	spinlock_t		lock;	/* see ubd_queue.daemon */
+	unsigned long		state;	/* UB_STATE_* bits */
+
+	struct device		cdev_dev;
+	struct cdev		cdev;
+	struct gendisk		*disk;	/* protected by mutex; NULL unless LIVE */
+	struct blk_mq_tag_set	tag_set;
+
+	unsigned int		nr_queues_ready;	/* protected by mutex */
+	struct completion	ready;	/* every tag of every queue fetched */
+
+	bool			monitor_on;
+	unsigned long		stop_deadline;	/* jiffies, 0: not stopping */
+	struct delayed_work	monitor_work;
+	struct work_struct	stop_work;
+
+	struct ubd_queue	*queues[];
+};
+
+/* what the task work needs to find its io again: lives in io_uring_cmd.pdu */
+struct ubd_cmd_pdu {
+	struct ubd_queue	*ubq;
+	u16			tag;
+};
+
+static inline struct ubd_cmd_pdu *ubd_cmd_pdu(struct io_uring_cmd *cmd)
+{
+	return (struct ubd_cmd_pdu *)cmd->pdu;
+}
+
+/* bytes of one queue's descriptor array, as mapped */
+static inline size_t ubd_queue_descs_size(const struct ubd_device *ub)
+{
+	return round_up(ub->info.queue_depth * sizeof(struct ubd_io_desc),
+			PAGE_SIZE);
+}
+
+/* distance between two queues' arrays in the mmap offset space */
+static inline size_t ubd_queue_descs_stride(void)
+{
+	return round_up(UBD_MAX_QUEUE_DEPTH * sizeof(struct ubd_io_desc),
+			PAGE_SIZE);
+}
+
+/* ubd_main.c: device lifetime */
+struct ubd_device *ubd_get_device_from_id(int id);
+void ubd_put_device(struct ubd_device *ub);
+int ubd_add_dev(struct ubd_ctrl_dev_info *info, int req_id);
+int ubd_del_dev(struct ubd_device *ub, bool wait);
+int ubd_start_dev(struct ubd_device *ub, pid_t pid);
+void ubd_stop_dev(struct ubd_device *ub);
+void ubd_queue_affinity(struct ubd_device *ub, int q_id, struct cpumask *mask);
+
+/* ubd_ctrl.c: the control node */
+int ubd_ctrl_init(void);
+void ubd_ctrl_exit(void);
+int ubd_validate_params(const struct ubd_device *ub, struct ubd_params *p);
+
+/* ubd_io.c: the data path */
+extern const struct blk_mq_ops ubd_mq_ops;
+extern const struct file_operations ubd_ch_fops;
+extern const struct block_device_operations ubd_bdev_fops;
+void ubd_abort_queue(struct ubd_device *ub, struct ubd_queue *ubq);
+void ubd_fail_owned_ios(struct ubd_device *ub, struct ubd_queue *ubq);
+void ubd_cancel_queue(struct ubd_device *ub, struct ubd_queue *ubq);
+
+#endif /* _UBD_DRV_H */

@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ubd_drv: the data path.
+ *
+ * Each tag of each queue has one io_uring command of the server parked in
+ * the driver (FETCH_REQ, later COMMIT_AND_FETCH_REQ).  queue_rq takes the
+ * command of the request's tag and completes it from task work in the
+ * server's thread, after describing the request in the mmap'd descriptor
+ * and copying WRITE data to the server's buffer.  The server answers with
+ * COMMIT_AND_FETCH_REQ, which completes the request (copying READ data back)
+ * and parks the command again.  io_uring batches the task work, so a burst
+ * of requests wakes the server once.
+ */
+#include "ubd_drv.h"
+
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/nospec.h>
+#include <linux/sched/task.h>
+#include <linux/uaccess.h>
+
+static struct request *ubd_tag_to_rq(struct ubd_queue *ubq, unsigned int tag)
+{
+	return blk_mq_tag_to_rq(ubq->ub->tag_set.tags[ubq->q_id], tag);
+}
+
+static bool ubd_rq_has_data(const struct request *req)
+{
+	return req_op(req) == REQ_OP_READ || req_op(req) == REQ_OP_WRITE;
+}
+
+/* the bio pages of a WRITE -> the server's buffer */
+static int ubd_copy_rq_to_server(struct request *req, u64 uaddr)
+{
+	char __user *dst = u64_to_user_ptr(uaddr);
+	struct req_iterator iter;
+	struct bio_vec bv;
+
+	rq_for_each_segment(bv, req, iter) {
+		void *src = bvec_kmap_local(&bv);
+		unsigned long left = copy_to_user(dst, src, bv.bv_len);
+
+		kunmap_local(src);
+		if (left)
+			return -EFAULT;
+		dst += bv.bv_len;
+	}
+	return 0;
+}
+
+/* the server's buffer -> the bio pages of a READ, at most @bytes */
+static int ubd_copy_server_to_rq(struct request *req, u64 uaddr,
+				 unsigned int bytes)
+{
+	const char __user *src = u64_to_user_ptr(uaddr);
+	struct req_iterator iter;
+	struct bio_vec bv;
+
+	rq_for_each_segment(bv, req, iter) {
+		unsigned int len = min(bv.bv_len, bytes);
+		void *dst;
+		unsigned long left;
+
+		if (!len)
+			break;
+		dst = bvec_kmap_local(&bv);
+		left = copy_from_user(dst, src, len);
+		kunmap_local(dst);
+		if (left)
+			return -EFAULT;
+		src += len;
+		bytes -= len;
+	}
+	return 0;
+}
+
+static u32 ubd_req_op_flags(const struct request *req)
+{
+	u32 flags = 0;
+	u8 op;
+
+	switch (req_op(req)) {
+	case REQ_OP_READ:
+		op = UBD_IO_OP_READ;
+		break;
+	case REQ_OP_WRITE:
+		op = UBD_IO_OP_WRITE;
+		break;
+	case REQ_OP_FLUSH:
+		op = UBD_IO_OP_FLUSH;
+		break;
+	case REQ_OP_DISCARD:
+		op = UBD_IO_OP_DISCARD;
+		break;
+	case REQ_OP_WRITE_ZEROES:
+		op = UBD_IO_OP_WRITE_ZEROES;
+		break;
+	default:
+		/* queue_rq lets no other op through */
+		op = UBD_IO_OP_READ;
+		break;
+	}
+	if (req->cmd_flags & REQ_FUA)
+		flags |= UBD_IO_F_FUA;
+	if (req->cmd_flags & REQ_NOUNMAP)
+		flags |= UBD_IO_F_NOUNMAP;
+	if (req->cmd_flags & REQ_FAILFAST_DEV)
+		flags |= UBD_IO_F_FAILFAST_DEV;
+	if (req->cmd_flags & REQ_FAILFAST_TRANSPORT)
+		flags |= UBD_IO_F_FAILFAST_TRANSPORT;
+	if (req->cmd_flags & REQ_FAILFAST_DRIVER)
+		flags |= UBD_IO_F_FAILFAST_DRIVER;
+	if (req->cmd_flags & REQ_META)
+		flags |= UBD_IO_F_META;
+	if (req->cmd_flags & REQ_SWAP)
+		flags |= UBD_IO_F_SWAP;
+	return op | flags;
+}
+
+static void ubd_kick_monitor(struct ubd_device *ub)
+{
+	if (READ_ONCE(ub->monitor_on))
+		mod_delayed_work(system_wq, &ub->monitor_work, 0);
+}
+
+/*
+ * Task work, in the server's thread (or in io_uring's fallback worker when
+ * that thread is exiting): hand the request over.  Owns the command and the
+ * request until it sets OWNED or completes both.
+ */
+static void ubd_rq_task_work(struct io_uring_cmd *cmd, unsigned int issue_flags)
+{
+	struct ubd_cmd_pdu *pdu = ubd_cmd_pdu(cmd);
+	struct ubd_queue *ubq = pdu->ubq;
+	struct ubd_io *io = &ubq->ios[pdu->tag];
+	struct ubd_io_desc *iod = &ubq->descs[pdu->tag];
+	struct request *req = ubd_tag_to_rq(ubq, pdu->tag);
+
+	if (unlikely(current != ubq->daemon || (current->flags & PF_EXITING) ||
+		     READ_ONCE(ubq->dead))) {
+		blk_mq_end_request(req, BLK_STS_IOERR);
+		io_uring_cmd_done(cmd, UBD_IO_RES_ABORT, 0, issue_flags);
+		ubd_kick_monitor(ubq->ub);
+		return;
+	}
+
+	iod->op_flags = ubd_req_op_flags(req);
+	iod->nr_sectors = blk_rq_sectors(req);
+	iod->start_sector = blk_rq_pos(req);
+	iod->addr = io->addr;
+
+	if (req_op(req) == REQ_OP_WRITE) {
+		if (ubq->ub->info.flags & UBD_F_NEED_GET_DATA) {
+			set_bit(UBD_IO_NEED_DATA, &io->flags);
+			set_bit(UBD_IO_OWNED, &io->flags);
+			io_uring_cmd_done(cmd, UBD_IO_RES_NEED_GET_DATA, 0,
+					  issue_flags);
+			return;
+		}
+		if (ubd_copy_rq_to_server(req, io->addr)) {
+			/* a bad buffer fails this io; the tag stays armed */
+			smp_mb__before_atomic();
+			set_bit(UBD_IO_ACTIVE, &io->flags);
+			blk_mq_end_request(req, BLK_STS_IOERR);
+			return;
+		}
+	}
+	set_bit(UBD_IO_OWNED, &io->flags);
+	io_uring_cmd_done(cmd, UBD_IO_RES_OK, 0, issue_flags);
+}
+
+static blk_status_t ubd_queue_rq(struct blk_mq_hw_ctx *hctx,
+				 const struct blk_mq_queue_data *bd)
+{
+	struct ubd_queue *ubq = hctx->driver_data;
+	struct request *req = bd->rq;
+	struct ubd_io *io = &ubq->ios[req->tag];
+
+	switch (req_op(req)) {
+	case REQ_OP_READ:
+	case REQ_OP_WRITE:
+	case REQ_OP_FLUSH:
+	case REQ_OP_DISCARD:
+	case REQ_OP_WRITE_ZEROES:
+		break;
+	default:
+		return BLK_STS_NOTSUPP;
+	}
+	if (unlikely(READ_ONCE(ubq->dead)))
+		return BLK_STS_IOERR;
+
+	blk_mq_start_request(req);
+	/* the abort path may have taken the command first */
+	if (unlikely(!test_and_clear_bit(UBD_IO_ACTIVE, &io->flags)))
+		return BLK_STS_IOERR;
+	io_uring_cmd_complete_in_task(io->cmd, ubd_rq_task_work);
+	return BLK_STS_OK;
+}
+
+/*
+ * A slow server may take its time; a dead one is found by the monitor, and
+ * STOP_DEV fails what a stuck one holds.  So never fail on a timer.
+ */
+static enum blk_eh_timer_return ubd_timeout(struct request *req)
+{
+	return BLK_EH_RESET_TIMER;
+}
+
+static int ubd_init_hctx(struct blk_mq_hw_ctx *hctx, void *driver_data,
+			 unsigned int hctx_idx)
+{
+	struct ubd_device *ub = driver_data;
+
+	hctx->driver_data = ub->queues[hctx_idx];
+	return 0;
+}
+
+const struct blk_mq_ops ubd_mq_ops = {
+	.queue_rq	= ubd_queue_rq,
+	.init_hctx	= ubd_init_hctx,
+	.timeout	= ubd_timeout,
+};
+
+/* complete a request with the server's result: bytes done or -errno */
+static void ubd_complete_rq(struct request *req, int res)
+{
+	unsigned int bytes = blk_rq_bytes(req);
+
+	if (res < 0) {
+		blk_mq_end_request(req, errno_to_blk_status(res));
+		return;
+	}
+	if (ubd_rq_has_data(req) && res < bytes) {
+		/* a short io: what was done is good, the rest failed */
+		if (blk_update_request(req, BLK_STS_OK, res))
+			blk_mq_end_request(req, BLK_STS_IOERR);
+		else
+			__blk_mq_end_request(req, BLK_STS_OK);
+		return;
+	}
+	blk_mq_end_request(req, BLK_STS_OK);
+}
+
+/* park @cmd for the next request of this tag */
+static void ubd_arm_io(struct ubd_queue *ubq, struct ubd_io *io, u16 tag,
+		       struct io_uring_cmd *cmd, u64 addr)
+{
+	struct ubd_cmd_pdu *pdu = ubd_cmd_pdu(cmd);
+
+	pdu->ubq = ubq;
+	pdu->tag = tag;
+	io->cmd = cmd;
+	io->addr = addr;
+	/* queue_rq reads io->cmd after it sees ACTIVE */
+	smp_mb__before_atomic();
+	set_bit(UBD_IO_ACTIVE, &io->flags);
+}
+
+static int ubd_fetch(struct ubd_queue *ubq, struct ubd_io *io, u16 tag,
+		     struct io_uring_cmd *cmd, u64 addr)
+{
+	struct ubd_device *ub = ubq->ub;
+	int ret = -EIOCBQUEUED;
+
+	mutex_lock(&ub->mutex);
+	if (READ_ONCE(ubq->dead) || ub->info.state == UBD_S_DEV_LIVE) {
+		ret = -EBUSY;
+		goto out;
+	}
+	if (ubq->daemon && ubq->daemon != current) {
+		pr_warn("%s: queue %u is served by another task\n", __func__,
+			ubq->q_id);
+		ret = -EINVAL;
+		goto out;
+	}
+	if (test_bit(UBD_IO_FETCHED, &io->flags)) {
+		ret = -EBUSY;
+		goto out;
+	}
+	if (!addr) {
+		ret = -EINVAL;
+		goto out;
+	}
+
+	if (!ubq->daemon) {
+		spin_lock(&ub->lock);
+		ubq->daemon = get_task_struct(current);
+		spin_unlock(&ub->lock);
+	}
+	set_bit(UBD_IO_FETCHED, &io->flags);
+	ubd_arm_io(ubq, io, tag, cmd, addr);
+	if (++ubq->nr_io_ready == ubq->q_depth &&
+	    ++ub->nr_queues_ready == ub->info.nr_hw_queues)
+		complete_all(&ub->ready);
+out:
+	mutex_unlock(&ub->mutex);
+	return ret;
+}
+
+static int ubd_commit_and_fetch(struct ubd_queue *ubq, struct ubd_io *io,
+				u16 tag, struct io_uring_cmd *cmd,
+				const struct ubd_io_cmd *uc)
+{
+	struct request *req;
+	int res = uc->result;
+
+	if (!uc->addr)
+		return -EINVAL;
+	/* claim the request: from now on the abort path leaves it to us */
+	if (!test_and_clear_bit(UBD_IO_OWNED, &io->flags))
+		return -EINVAL;
+	clear_bit(UBD_IO_NEED_DATA, &io->flags);
+
+	req = ubd_tag_to_rq(ubq, tag);
+	if (req_op(req) == REQ_OP_READ && res > 0) {
+		res = min_t(unsigned int, res, blk_rq_bytes(req));
+		if (ubd_copy_server_to_rq(req, io->addr, res))
+			res = -EFAULT;
+	}
+	/* re-arm first: once the request ends its tag may come back */
+	ubd_arm_io(ubq, io, tag, cmd, uc->addr);
+	ubd_complete_rq(req, res);
+	return -EIOCBQUEUED;
+}
+
+/* UBD_F_NEED_GET_DATA: copy the WRITE data now that we know where to */
+static int ubd_need_get_data(struct ubd_queue *ubq, struct ubd_io *io,
+			     u16 tag, const struct ubd_io_cmd *uc)
+{
+	struct request *req;
+	int ret = UBD_IO_RES_OK;
+
+	if (!uc->addr)
+		return -EINVAL;
+	if (!test_bit(UBD_IO_NEED_DATA, &io->flags) ||
+	    !test_and_clear_bit(UBD_IO_OWNED, &io->flags))
+		return -EINVAL;
+
+	req = ubd_tag_to_rq(ubq, tag);
+	if (ubd_copy_rq_to_server(req, uc->addr))
+		ret = -EFAULT;
+	else
+		clear_bit(UBD_IO_NEED_DATA, &io->flags);
+	io->addr = uc->addr;
+	ubq->descs[tag].addr = uc->addr;
+	set_bit(UBD_IO_OWNED, &io->flags);
+	return ret;
+}
+
+static int ubd_ch_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
+{
+	struct ubd_device *ub = cmd->file->private_data;
+	u32 op = cmd->cmd_op;
+	struct ubd_io_cmd uc;
+	struct ubd_queue *ubq;
+	struct ubd_io *io;
+	u16 tag;
+
+	/* the SQE is shared with user space: read it once */
+	memcpy(&uc, cmd->cmd, sizeof(uc));
+
+	if (_IOC_TYPE(op) != 'u' && _IOC_TYPE(op) != 0)
+		return -EOPNOTSUPP;
+	if (_IOC_TYPE(op) == 'u' && _IOC_SIZE(op) != sizeof(uc))
+		return -EOPNOTSUPP;
+
+	if (uc.q_id >= ub->info.nr_hw_queues)
+		return -EINVAL;
+	ubq = ub->queues[array_index_nospec(uc.q_id, ub->info.nr_hw_queues)];
+	if (uc.tag >= ubq->q_depth)
+		return -EINVAL;
+	tag = array_index_nospec(uc.tag, ubq->q_depth);
+	io = &ubq->ios[tag];
+
+	switch (_IOC_NR(op)) {
+	case UBD_IO_FETCH_REQ:
+		return ubd_fetch(ubq, io, tag, cmd, uc.addr);
+	case UBD_IO_COMMIT_AND_FETCH_REQ:
+		if (current != READ_ONCE(ubq->daemon))
+			return -EINVAL;
+		return ubd_commit_and_fetch(ubq, io, tag, cmd, &uc);
+	case UBD_IO_NEED_GET_DATA:
+		if (current != READ_ONCE(ubq->daemon))
+			return -EINVAL;
+		return ubd_need_get_data(ubq, io, tag, &uc);
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+static struct request *ubd_claim_owned(struct ubd_queue *ubq, unsigned int tag)
+{
+	struct ubd_io *io = &ubq->ios[tag];
+
+	if (!test_and_clear_bit(UBD_IO_OWNED, &io->flags))
+		return NULL;
+	clear_bit(UBD_IO_NEED_DATA, &io->flags);
+	return ubd_tag_to_rq(ubq, tag);
+}
+
+/* fail the requests the server holds; its parked commands stay */
+void ubd_fail_owned_ios(struct ubd_device *ub, struct ubd_queue *ubq)
+{
+	unsigned int tag;
+
+	for (tag = 0; tag < ubq->q_depth; tag++) {
+		struct request *req = ubd_claim_owned(ubq, tag);
+
+		if (req)
+			blk_mq_end_request(req, BLK_STS_IOERR);
+	}
+}
+
+/*
+ * The server of @ubq is gone: fail what it held, and complete its parked
+ * commands so that its io_uring can finish exiting.  Requests on their way
+ * (in task work) are failed there; new ones by queue_rq.
+ */
+void ubd_abort_queue(struct ubd_device *ub, struct ubd_queue *ubq)
+{
+	unsigned int tag;
+
+	WRITE_ONCE(ubq->dead, true);
+	/* make queue_rq see dead before we take the commands */
+	smp_mb();
+	ubd_fail_owned_ios(ub, ubq);
+	for (tag = 0; tag < ubq->q_depth; tag++) {
+		struct ubd_io *io = &ubq->ios[tag];
+
+		if (test_and_clear_bit(UBD_IO_ACTIVE, &io->flags))
+			io_uring_cmd_done(io->cmd, UBD_IO_RES_ABORT, 0, 0);
+	}
+}
+
+/*
+ * STOP_DEV, once the disk is gone: abort every parked command and forget
+ * the server, so that a new one can FETCH.  Called with ub->mutex held.
+ */
+void ubd_cancel_queue(struct ubd_device *ub, struct ubd_queue *ubq)
+{
+	struct task_struct *daemon;
+	unsigned int tag;
+
+	lockdep_assert_held(&ub->mutex);
+	for (tag = 0; tag < ubq->q_depth; tag++) {
+		struct ubd_io *io = &ubq->ios[tag];
+
+		if (test_and_clear_bit(UBD_IO_ACTIVE, &io->flags))
+			io_uring_cmd_done(io->cmd, UBD_IO_RES_ABORT, 0, 0);
+		/* nothing is in flight any more: no OWNED, no NEED_DATA */
+		io->flags = 0;
+	}
+	spin_lock(&ub->lock);
+	daemon = ubq->daemon;
+	ubq->daemon = NULL;
+	spin_unlock(&ub->lock);
+	if (daemon)
+		put_task_struct(daemon);
+	ubq->nr_io_ready = 0;
+	WRITE_ONCE(ubq->dead, false);
+}
+
+static int ubd_ch_open(struct inode *inode, struct file *filp)
+{
+	struct ubd_device *ub = container_of(inode->i_cdev,
+					     struct ubd_device, cdev);
+
+	/* one server at a time */
+	if (test_and_set_bit(UB_STATE_OPEN, &ub->state))
+		return -EBUSY;
+	filp->private_data = ub;
+	return 0;
+}
+
+static int ubd_ch_release(struct inode *inode, struct file *filp)
+{
+	struct ubd_device *ub = filp->private_data;
+
+	clear_bit(UB_STATE_OPEN, &ub->state);
+	return 0;
+}
+
+/* map one queue's descriptor array, read-only, at its fixed offset */
+static int ubd_ch_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	struct ubd_device *ub = filp->private_data;
+	size_t sz = vma->vm_end - vma->vm_start;
+	size_t stride = ubd_queue_descs_stride();
+	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
+	unsigned long pfn;
+	u64 q_id;
+
+	if (vma->vm_flags & VM_WRITE)
+		return -EPERM;
+	if (off < UBDSRV_CMD_BUF_OFFSET)
+		return -EINVAL;
+	off -= UBDSRV_CMD_BUF_OFFSET;
+	q_id = div_u64(off, stride);
+	if (off != q_id * stride || q_id >= ub->info.nr_hw_queues)
+		return -EINVAL;
+	if (sz != ubd_queue_descs_size(ub))
+		return -EINVAL;
+	q_id = array_index_nospec(q_id, ub->info.nr_hw_queues);
+
+	vma->vm_flags &= ~VM_MAYWRITE;
+	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
+	pfn = virt_to_phys(ub->queues[q_id]->descs) >> PAGE_SHIFT;
+	return remap_pfn_range(vma, vma->vm_start, pfn, sz, vma->vm_page_prot);
+}
+
+const struct file_operations ubd_ch_fops = {
+	.owner		= THIS_MODULE,
+	.open		= ubd_ch_open,
+	.release	= ubd_ch_release,
+	.llseek		= no_llseek,
+	.uring_cmd	= ubd_ch_uring_cmd,
+	.mmap		= ubd_ch_mmap,
+};
+
+/* the disk is released: let go of the device it pinned at START */
+static void ubd_free_disk(struct gendisk *disk)
+{
+	struct ubd_device *ub = disk->private_data;
+
+	ubd_put_device(ub);
+}
+
+const struct block_device_operations ubd_bdev_fops = {
+	.owner		= THIS_MODULE,
+	.free_disk	= ubd_free_disk,
+};

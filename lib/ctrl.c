@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Control commands: one URING_CMD each on a small SQE128 ring over the
+ * control node.  The same code drives ubd_drv and the in-tree ublk_drv; the
+ * only differences are the node names and, for ublk before 6.4, the legacy
+ * raw opcodes, chosen once at open time by probing GET_FEATURES.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "private.h"
+
+static int ctrl_probe(struct ubd_ctrl *ctrl);
+
+int ubd_ctrl_open(struct ubd_ctrl **out, const char *path)
+{
+	struct ubd_ctrl *ctrl;
+	int ret;
+
+	if (!path)
+		path = getenv("UBD_CONTROL");
+	if (!path || !*path) {
+		path = UBD_CONTROL_PATH;
+		if (access(path, F_OK) && !access(UBLK_CONTROL_PATH, F_OK))
+			path = UBLK_CONTROL_PATH;
+	}
+
+	ctrl = calloc(1, sizeof(*ctrl));
+	if (!ctrl)
+		return -ENOMEM;
+	snprintf(ctrl->path, sizeof(ctrl->path), "%s", path);
+	ctrl->is_ublk = strstr(path, "ublk") != NULL;
+
+	ctrl->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (ctrl->fd < 0) {
+		ret = -errno;
+		goto out_free;
+	}
+	ret = io_uring_queue_init(4, &ctrl->ring, IORING_SETUP_SQE128);
+	if (ret)
+		goto out_close;
+	ret = ctrl_probe(ctrl);
+	if (ret)
+		goto out_exit_ring;
+	*out = ctrl;
+	return 0;
+
+out_exit_ring:
+	io_uring_queue_exit(&ctrl->ring);
+out_close:
+	close(ctrl->fd);
+out_free:
+	free(ctrl);
+	return ret;
+}
+
+void ubd_ctrl_close(struct ubd_ctrl *ctrl)
+{
+	if (!ctrl)
+		return;
+	io_uring_queue_exit(&ctrl->ring);
+	close(ctrl->fd);
+	free(ctrl);
+}
+
+const char *ubd_ctrl_path(const struct ubd_ctrl *ctrl)
+{
+	return ctrl->path;
+}
+
+const char *ubd_ctrl_prefix(const struct ubd_ctrl *ctrl)
+{
+	return ctrl->is_ublk ? "ublk" : "ubd";
+}
+
+/* the opcode of control command @nr in the encoding the driver speaks */
+static unsigned int ctrl_op(const struct ubd_ctrl *ctrl, unsigned int nr,
+			    unsigned int encoded)
+{
+	return ctrl->legacy_ops ? nr : encoded;
+}
+
+/* send one command and wait for its result */
+static int ctrl_cmd(struct ubd_ctrl *ctrl, unsigned int op,
+		    const struct ubd_ctrl_cmd *cmd)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	sqe = io_uring_get_sqe(&ctrl->ring);
+	if (!sqe)
+		return -EBUSY;
+	memset(sqe, 0, 2 * sizeof(*sqe));	/* an SQE128 slot */
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = ctrl->fd;
+	sqe->cmd_op = op;
+	memcpy(sqe->cmd, cmd, sizeof(*cmd));
+
+	ret = io_uring_submit_and_wait(&ctrl->ring, 1);
+	if (ret < 0)
+		return ret;
+	ret = io_uring_wait_cqe(&ctrl->ring, &cqe);
+	if (ret < 0)
+		return ret;
+	ret = cqe->res;
+	io_uring_cqe_seen(&ctrl->ring, cqe);
+	return ret;
+}
+
+static void ctrl_cmd_init(struct ubd_ctrl_cmd *cmd, unsigned int dev_id)
+{
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->dev_id = dev_id;
+	cmd->queue_id = (__u16)-1;
+}
+
+/*
+ * GET_FEATURES exists since ublk 6.5 and in ubd_drv.  A driver that does not
+ * know the encoded opcode (ublk 6.1) speaks only the legacy ones.
+ */
+static int ctrl_probe(struct ubd_ctrl *ctrl)
+{
+	struct ubd_ctrl_cmd cmd;
+	uint64_t features = 0;
+	int ret;
+
+	ctrl_cmd_init(&cmd, 0);
+	cmd.addr = (uintptr_t)&features;
+	cmd.len = sizeof(features);
+	ret = ctrl_cmd(ctrl, UBD_U_CMD_GET_FEATURES, &cmd);
+	if (ret == 0) {
+		ctrl->features = features;
+		ctrl->have_features = true;
+		ctrl->legacy_ops = !(features & UBD_F_CMD_IOCTL_ENCODE);
+		return 0;
+	}
+	if (ret == -EOPNOTSUPP || ret == -EINVAL) {
+		ctrl->legacy_ops = true;
+		return 0;
+	}
+	return ret;
+}
+
+int ubd_ctrl_get_features(struct ubd_ctrl *ctrl, uint64_t *features)
+{
+	if (!ctrl->have_features)
+		return -EOPNOTSUPP;
+	*features = ctrl->features;
+	return 0;
+}
+
+int ubd_ctrl_add(struct ubd_ctrl *ctrl, struct ubd_ctrl_dev_info *info)
+{
+	struct ubd_ctrl_cmd cmd;
+
+	ctrl_cmd_init(&cmd, info->dev_id);
+	cmd.addr = (uintptr_t)info;
+	cmd.len = sizeof(*info);
+	return ctrl_cmd(ctrl, ctrl_op(ctrl, UBD_CMD_ADD_DEV, UBD_U_CMD_ADD_DEV),
+			&cmd);
+}
+
+int ubd_ctrl_del(struct ubd_ctrl *ctrl, unsigned int dev_id)
+{
+	struct ubd_ctrl_cmd cmd;
+
+	ctrl_cmd_init(&cmd, dev_id);
+	return ctrl_cmd(ctrl, ctrl_op(ctrl, UBD_CMD_DEL_DEV, UBD_U_CMD_DEL_DEV),
+			&cmd);
+}
+
+int ubd_ctrl_del_async(struct ubd_ctrl *ctrl, unsigned int dev_id)
+{
+	struct ubd_ctrl_cmd cmd;
+
+	if (ctrl->legacy_ops)
+		return -EOPNOTSUPP;
+	ctrl_cmd_init(&cmd, dev_id);
+	return ctrl_cmd(ctrl, UBD_U_CMD_DEL_DEV_ASYNC, &cmd);
+}
+
+int ubd_ctrl_start(struct ubd_ctrl *ctrl, unsigned int dev_id, pid_t pid)
+{
+	struct ubd_ctrl_cmd cmd;
+
+	ctrl_cmd_init(&cmd, dev_id);
+	cmd.data[0] = pid;
+	return ctrl_cmd(ctrl,
+			ctrl_op(ctrl, UBD_CMD_START_DEV, UBD_U_CMD_START_DEV),
+			&cmd);
+}
+
+int ubd_ctrl_stop(struct ubd_ctrl *ctrl, unsigned int dev_id)
+{
+	struct ubd_ctrl_cmd cmd;
+
+	ctrl_cmd_init(&cmd, dev_id);
+	return ctrl_cmd(ctrl, ctrl_op(ctrl, UBD_CMD_STOP_DEV, UBD_U_CMD_STOP_DEV),
+			&cmd);
+}
+
+int ubd_ctrl_set_params(struct ubd_ctrl *ctrl, unsigned int dev_id,
+			struct ubd_params *params)
+{
+	struct ubd_ctrl_cmd cmd;
+
+	params->len = sizeof(*params);
+	ctrl_cmd_init(&cmd, dev_id);
+	cmd.addr = (uintptr_t)params;
+	cmd.len = sizeof(*params);
+	return ctrl_cmd(ctrl,
+			ctrl_op(ctrl, UBD_CMD_SET_PARAMS, UBD_U_CMD_SET_PARAMS),
+			&cmd);
+}
+
+int ubd_ctrl_get_params(struct ubd_ctrl *ctrl, unsigned int dev_id,
+			struct ubd_params *params)
+{
+	struct ubd_ctrl_cmd cmd;
+
+	memset(params, 0, sizeof(*params));
+	params->len = sizeof(*params);
+	ctrl_cmd_init(&cmd, dev_id);
+	cmd.addr = (uintptr_t)params;
+	cmd.len = sizeof(*params);
+	return ctrl_cmd(ctrl,
+			ctrl_op(ctrl, UBD_CMD_GET_PARAMS, UBD_U_CMD_GET_PARAMS),
+			&cmd);
+}
+
+int ubd_ctrl_get_info(struct ubd_ctrl *ctrl, unsigned int dev_id,
+		      struct ubd_ctrl_dev_info *info)
+{
+	struct ubd_ctrl_cmd cmd;
+
+	memset(info, 0, sizeof(*info));
+	ctrl_cmd_init(&cmd, dev_id);
+	cmd.addr = (uintptr_t)info;
+	cmd.len = sizeof(*info);
+	return ctrl_cmd(ctrl,
+			ctrl_op(ctrl, UBD_CMD_GET_DEV_INFO,
+				UBD_U_CMD_GET_DEV_INFO),
+			&cmd);
+}
+
+int ubd_ctrl_get_affinity(struct ubd_ctrl *ctrl, unsigned int dev_id,
+			  unsigned int q_id, void *cpuset, size_t size)
+{
+	struct ubd_ctrl_cmd cmd;
+
+	if (size > UINT16_MAX)
+		size = UINT16_MAX & ~7u;
+	ctrl_cmd_init(&cmd, dev_id);
+	cmd.addr = (uintptr_t)cpuset;
+	cmd.len = size;
+	cmd.data[0] = q_id;
+	return ctrl_cmd(ctrl,
+			ctrl_op(ctrl, UBD_CMD_GET_QUEUE_AFFINITY,
+				UBD_U_CMD_GET_QUEUE_AFFINITY),
+			&cmd);
+}
+
+int ubd_list_ids(const struct ubd_ctrl *ctrl, unsigned int *ids, int max)
+{
+	char dir[64], prefix[16];
+	struct dirent *de;
+	size_t plen;
+	DIR *d;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "/sys/class/%s-char", ubd_ctrl_prefix(ctrl));
+	plen = snprintf(prefix, sizeof(prefix), "%sc", ubd_ctrl_prefix(ctrl));
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		char *end;
+		unsigned long id;
+
+		if (strncmp(de->d_name, prefix, plen))
+			continue;
+		errno = 0;
+		id = strtoul(de->d_name + plen, &end, 10);
+		if (errno || *end || end == de->d_name + plen)
+			continue;
+		if (n < max)
+			ids[n] = id;
+		n++;
+	}
+	closedir(d);
+	/* sorted, as a person expects from list */
+	for (int i = 1; i < n && i < max; i++)
+		for (int j = i; j > 0 && ids[j - 1] > ids[j]; j--) {
+			unsigned int t = ids[j];
+
+			ids[j] = ids[j - 1];
+			ids[j - 1] = t;
+		}
+	return n;
+}
+
+void ubd_blkdev_path(const struct ubd_ctrl *ctrl, unsigned int dev_id,
+		     char *buf, size_t size)
+{
+	snprintf(buf, size, "/dev/%sb%u", ubd_ctrl_prefix(ctrl), dev_id);
+}
+
+void ubd_chardev_path(const struct ubd_ctrl *ctrl, unsigned int dev_id,
+		      char *buf, size_t size)
+{
+	snprintf(buf, size, "/dev/%sc%u", ubd_ctrl_prefix(ctrl), dev_id);
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libubd internals: never installed. */
+#ifndef UBD_PRIVATE_H
+#define UBD_PRIVATE_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include "ubd.h"
+
+struct ubd_ctrl {
+	int fd;
+	struct io_uring ring;		/* SQE128, one command at a time */
+	char path[PATH_MAX];
+	bool is_ublk;			/* /dev/ublk-control: ublk node names */
+	bool legacy_ops;		/* driver knows only the raw opcodes */
+	bool have_features;
+	uint64_t features;
+};
+
+/* per-tag state kept by the library */
+enum {
+	IO_FREE,		/* not fetched (or aborted): nothing to do */
+	IO_WAITING,		/* FETCH or COMMIT_AND_FETCH is in the kernel */
+	IO_TARGET,		/* the target is working on it */
+};
+
+struct ubd_io {
+	int state;
+	int result;		/* set by ubd_complete_io */
+	bool need_commit;	/* COMMIT_AND_FETCH to queue */
+};
+
+struct ubd_queue {
+	struct ubd_dev *dev;
+	int q_id;
+	unsigned int depth;
+	pthread_t thread;
+	struct io_uring ring;
+	const struct ubd_io_desc *descs;	/* mmap'd, read-only */
+	size_t descs_size;
+	char *bufs;			/* depth * max_io_buf_bytes */
+	unsigned int nr_waiting;	/* commands parked in the driver */
+	unsigned int nr_tgt_inflight;	/* target SQEs not yet completed */
+	bool stopping;			/* an ABORT came: refetch nothing */
+	int error;			/* why the thread ended, -errno */
+	void *tgt_data;
+	struct ubd_io ios[];
+};
+
+struct ubd_dev {
+	struct ubd_ctrl *ctrl;
+	const struct ubd_tgt_ops *ops;
+	struct ubd_dev_opts opts;
+	struct ubd_ctrl_dev_info info;
+	struct ubd_params params;
+	struct ubd_state state;
+	void *tgt_data;
+	int char_fd;
+	bool added;			/* we added it, so we delete it */
+	unsigned int io_op_fetch, io_op_commit, io_op_get_data;
+
+	pthread_t main_thread;		/* gets SIGUSR1 when a queue ends */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned int nr_started;	/* queues that fetched or failed */
+	unsigned int nr_exited;		/* queue threads that ended */
+	struct ubd_queue **queues;
+};
+
+/* queue.c */
+int ubd_queue_create(struct ubd_dev *dev, int q_id, struct ubd_queue **out);
+int ubd_queue_start(struct ubd_queue *q);
+void ubd_queue_destroy(struct ubd_queue *q);
+
+/* log.c: stderr in the foreground, syslog once daemonized */
+void ubd_log_to_syslog(const char *ident);
+void ubd_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ubd_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* UBD_PRIVATE_H */

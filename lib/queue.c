@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Queue service: one thread and one io_uring per hardware queue.
+ *
+ * The thread parks a FETCH for every tag, then loops on a single
+ * io_uring_submit_and_wait(): it submits the COMMIT_AND_FETCHes of the ios
+ * finished since the last turn together with the target's own SQEs, and
+ * waits for the next CQEs, which are new ios from the driver or completions
+ * of target I/O.  Nothing is allocated and no other syscall is made per io.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "private.h"
+
+/* user_data of driver commands: the tag, and bit 63 clear */
+#define UBD_CMD_USER_DATA(tag, nr)	((uint64_t)(tag) | (uint64_t)(nr) << 16)
+
+static size_t page_round(size_t n)
+{
+	size_t pg = sysconf(_SC_PAGESIZE);
+
+	return (n + pg - 1) / pg * pg;
+}
+
+struct ubd_dev *ubd_queue_dev(const struct ubd_queue *q)
+{
+	return q->dev;
+}
+
+int ubd_queue_id(const struct ubd_queue *q)
+{
+	return q->q_id;
+}
+
+struct io_uring *ubd_queue_ring(struct ubd_queue *q)
+{
+	return &q->ring;
+}
+
+void *ubd_queue_io_buf(const struct ubd_queue *q, int tag)
+{
+	return q->bufs + (size_t)tag * q->dev->info.max_io_buf_bytes;
+}
+
+void ubd_queue_set_data(struct ubd_queue *q, void *data)
+{
+	q->tgt_data = data;
+}
+
+void *ubd_queue_data(const struct ubd_queue *q)
+{
+	return q->tgt_data;
+}
+
+static struct io_uring_sqe *queue_get_sqe(struct ubd_queue *q)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
+
+	/* the SQ is sized for every tag's worth; this is a rare overflow */
+	if (!sqe) {
+		io_uring_submit(&q->ring);
+		sqe = io_uring_get_sqe(&q->ring);
+	}
+	return sqe;
+}
+
+/* every target SQE must produce exactly one CQE: no CQE_SKIP_SUCCESS */
+struct io_uring_sqe *ubd_queue_get_sqe(struct ubd_queue *q)
+{
+	struct io_uring_sqe *sqe = queue_get_sqe(q);
+
+	if (sqe)
+		q->nr_tgt_inflight++;
+	return sqe;
+}
+
+/* queue one io command for @tag; the char dev is fixed file 0 */
+static int queue_io_cmd(struct ubd_queue *q, unsigned int op, int tag,
+			int result)
+{
+	struct io_uring_sqe *sqe = queue_get_sqe(q);
+	struct ubd_io_cmd *cmd;
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, 0, NULL, 0, 0);
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->cmd_op = op;
+	sqe->user_data = UBD_CMD_USER_DATA(tag, op & 0xff);
+	cmd = (struct ubd_io_cmd *)sqe->cmd;
+	cmd->q_id = q->q_id;
+	cmd->tag = tag;
+	cmd->result = result;
+	cmd->addr = (uintptr_t)ubd_queue_io_buf(q, tag);
+	q->nr_waiting++;
+	q->ios[tag].state = IO_WAITING;
+	return 0;
+}
+
+void ubd_complete_io(struct ubd_queue *q, int tag, int res)
+{
+	if (queue_io_cmd(q, q->dev->io_op_commit, tag, res)) {
+		ubd_err("queue %d: no SQE to commit tag %d\n", q->q_id, tag);
+		q->error = -EBUSY;
+		q->stopping = true;
+	}
+}
+
+static void handle_driver_cqe(struct ubd_queue *q, int tag, int res)
+{
+	struct ubd_io *io = &q->ios[tag];
+	int ret;
+
+	q->nr_waiting--;
+	if (res == UBD_IO_RES_ABORT) {
+		/* the device is going away: this tag is done */
+		io->state = IO_FREE;
+		q->stopping = true;
+		return;
+	}
+	if (res < 0) {
+		/* the driver refused a command: a library or target bug */
+		if (!q->error)
+			ubd_err("queue %d tag %d: io command failed: %s\n",
+				q->q_id, tag, ubd_strerror(res));
+		q->error = res;
+		io->state = IO_FREE;
+		q->stopping = true;
+		return;
+	}
+	if (res == UBD_IO_RES_NEED_GET_DATA) {
+		if (queue_io_cmd(q, q->dev->io_op_get_data, tag, 0))
+			q->stopping = true;
+		return;
+	}
+
+	io->state = IO_TARGET;
+	ret = q->dev->ops->queue_io(q, tag, &q->descs[tag]);
+	if (ret < 0)
+		ubd_complete_io(q, tag, ret);
+}
+
+static void handle_cqe(struct ubd_queue *q, const struct io_uring_cqe *cqe)
+{
+	uint64_t ud = cqe->user_data;
+	int tag = ubd_user_data_tag(ud);
+
+	if (ubd_user_data_is_tgt(ud)) {
+		q->nr_tgt_inflight--;
+		q->dev->ops->tgt_io_done(q, tag, cqe);
+		return;
+	}
+	if ((unsigned int)tag >= q->depth)
+		return;
+	handle_driver_cqe(q, tag, cqe->res);
+}
+
+static bool queue_done(const struct ubd_queue *q)
+{
+	unsigned int tag;
+
+	if (!q->stopping || q->nr_waiting || q->nr_tgt_inflight)
+		return false;
+	for (tag = 0; tag < q->depth; tag++)
+		if (q->ios[tag].state == IO_TARGET)
+			return false;
+	return true;
+}
+
+static void queue_loop(struct ubd_queue *q)
+{
+	while (!queue_done(q)) {
+		struct io_uring_cqe *cqe;
+		unsigned int head, n = 0;
+		int ret;
+
+		/* commits and target I/O go in with the wait: one syscall */
+		ret = io_uring_submit_and_wait(&q->ring, 1);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
+		    ret != -EBUSY) {
+			ubd_err("queue %d: io_uring_enter: %s\n", q->q_id,
+				ubd_strerror(ret));
+			q->error = ret;
+			return;
+		}
+
+		io_uring_for_each_cqe(&q->ring, head, cqe) {
+			handle_cqe(q, cqe);
+			n++;
+		}
+		io_uring_cq_advance(&q->ring, n);
+	}
+}
+
+static void queue_started(struct ubd_queue *q)
+{
+	struct ubd_dev *dev = q->dev;
+
+	pthread_mutex_lock(&dev->lock);
+	dev->nr_started++;
+	pthread_cond_broadcast(&dev->cond);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+static void queue_thread_exit(struct ubd_queue *q)
+{
+	struct ubd_dev *dev = q->dev;
+
+	pthread_mutex_lock(&dev->lock);
+	dev->nr_exited++;
+	pthread_cond_broadcast(&dev->cond);
+	pthread_mutex_unlock(&dev->lock);
+	/* wake the main thread, which waits for signals */
+	pthread_kill(dev->main_thread, SIGUSR1);
+}
+
+static int queue_setup_ring(struct ubd_queue *q)
+{
+	struct ubd_dev *dev = q->dev;
+	unsigned int per_io = dev->ops->max_sqes_per_io ?: 1;
+	unsigned int entries = q->depth * (1 + per_io);
+	int ret;
+
+	ret = io_uring_queue_init(entries, &q->ring, 0);
+	if (ret) {
+		ubd_err("queue %d: io_uring_queue_init(%u): %s\n", q->q_id,
+			entries, ubd_strerror(ret));
+		return ret;
+	}
+	ret = io_uring_register_files(&q->ring, &dev->char_fd, 1);
+	if (ret) {
+		ubd_err("queue %d: register files: %s\n", q->q_id,
+			ubd_strerror(ret));
+		goto out_exit_ring;
+	}
+	/* saves the fd lookup on every enter; fine to lack */
+	io_uring_register_ring_fd(&q->ring);
+
+	if (dev->ops->init_queue) {
+		ret = dev->ops->init_queue(q);
+		if (ret) {
+			ubd_err("queue %d: target init: %s\n", q->q_id,
+				ubd_strerror(ret));
+			goto out_exit_ring;
+		}
+	}
+	return 0;
+
+out_exit_ring:
+	io_uring_queue_exit(&q->ring);
+	return ret;
+}
+
+/* park a FETCH for every tag; the driver answers at once only to refuse */
+static int queue_fetch_all(struct ubd_queue *q)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int tag;
+	int ret;
+
+	for (tag = 0; tag < q->depth; tag++) {
+		ret = queue_io_cmd(q, q->dev->io_op_fetch, tag, -1);
+		if (ret)
+			return ret;
+	}
+	ret = io_uring_submit(&q->ring);
+	if (ret < 0) {
+		ubd_err("queue %d: submit fetches: %s\n", q->q_id,
+			ubd_strerror(ret));
+		return ret;
+	}
+	if (io_uring_peek_cqe(&q->ring, &cqe) == 0) {
+		ret = cqe->res < 0 ? cqe->res : -EPROTO;
+		ubd_err("queue %d: fetch refused: %s\n", q->q_id,
+			ubd_strerror(ret));
+		return ret;
+	}
+	return 0;
+}
+
+static void *queue_thread(void *arg)
+{
+	struct ubd_queue *q = arg;
+	int ret;
+
+	ret = queue_setup_ring(q);
+	if (ret) {
+		q->error = ret;
+		queue_started(q);
+		queue_thread_exit(q);
+		return NULL;
+	}
+	ret = queue_fetch_all(q);
+	if (ret) {
+		/*
+		 * The main thread will not start the device; its STOP aborts
+		 * the fetches that were parked, and the loop reaps them.
+		 */
+		q->error = ret;
+		q->stopping = true;
+	}
+	queue_started(q);
+	queue_loop(q);
+	io_uring_queue_exit(&q->ring);
+	queue_thread_exit(q);
+	return NULL;
+}
+
+int ubd_queue_create(struct ubd_dev *dev, int q_id, struct ubd_queue **out)
+{
+	unsigned int depth = dev->info.queue_depth;
+	size_t stride = page_round(UBD_MAX_QUEUE_DEPTH *
+				   sizeof(struct ubd_io_desc));
+	size_t bufs_size = (size_t)depth * dev->info.max_io_buf_bytes;
+	struct ubd_queue *q;
+	void *p;
+	int ret;
+
+	q = calloc(1, sizeof(*q) + depth * sizeof(struct ubd_io));
+	if (!q)
+		return -ENOMEM;
+	q->dev = dev;
+	q->q_id = q_id;
+	q->depth = depth;
+	q->descs_size = page_round(depth * sizeof(struct ubd_io_desc));
+
+	p = mmap(NULL, q->descs_size, PROT_READ, MAP_SHARED | MAP_POPULATE,
+		 dev->char_fd, UBDSRV_CMD_BUF_OFFSET + q_id * stride);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		goto out_free;
+	}
+	q->descs = p;
+
+	/* address space only: an io touches just the bytes it moves */
+	p = mmap(NULL, bufs_size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		goto out_unmap_descs;
+	}
+	q->bufs = p;
+	*out = q;
+	return 0;
+
+out_unmap_descs:
+	munmap((void *)q->descs, q->descs_size);
+out_free:
+	free(q);
+	return ret;
+}
+
+int ubd_queue_start(struct ubd_queue *q)
+{
+	struct ubd_dev *dev = q->dev;
+	cpu_set_t cpus;
+	pthread_attr_t attr;
+	int ret;
+
+	pthread_attr_init(&attr);
+	/* run where the block layer submits this queue's requests */
+	CPU_ZERO(&cpus);
+	if (!ubd_ctrl_get_affinity(dev->ctrl, dev->info.dev_id, q->q_id,
+				   &cpus, sizeof(cpus)) && CPU_COUNT(&cpus))
+		pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
+	ret = -pthread_create(&q->thread, &attr, queue_thread, q);
+	pthread_attr_destroy(&attr);
+	return ret;
+}
+
+void ubd_queue_destroy(struct ubd_queue *q)
+{
+	if (!q)
+		return;
+	munmap(q->bufs, (size_t)q->depth * q->dev->info.max_io_buf_bytes);
+	munmap((void *)q->descs, q->descs_size);
+	free(q);
+}

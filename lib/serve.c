@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * ubd_serve(): the life of a server, shared by every target.
+ *
+ *   add (or attach to) the device -> target init -> SET_PARAMS
+ *   -> open /dev/ubdcN -> queue threads fetch -> START_DEV -> serve
+ *   -> on SIGTERM/SIGINT: STOP_DEV; on STOP/DEL from elsewhere: just end
+ *   -> join queues -> close -> DEL_DEV if we added it.
+ *
+ * Whatever fails on the way unwinds what was done, so a failed start leaves
+ * no device, no state file and no process behind.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "private.h"
+
+#define UBD_DEF_NR_QUEUES	1
+#define UBD_DEF_DEPTH		128
+
+void *ubd_dev_tgt_data(const struct ubd_dev *dev)
+{
+	return dev->tgt_data;
+}
+
+const struct ubd_ctrl_dev_info *ubd_dev_info(const struct ubd_dev *dev)
+{
+	return &dev->info;
+}
+
+const struct ubd_dev_opts *ubd_dev_opts(const struct ubd_dev *dev)
+{
+	return &dev->opts;
+}
+
+struct ubd_state *ubd_dev_state(struct ubd_dev *dev)
+{
+	return &dev->state;
+}
+
+/*
+ * Fork; the parent waits until the child is live (it reports the block
+ * device on @pipe) or fails (it exits, having printed why), and exits with
+ * that outcome.  Returns the write end in the child.
+ */
+static int daemonize(void)
+{
+	int fds[2];
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return -errno;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		char buf[256];
+		ssize_t n;
+		int status;
+
+		close(fds[1]);
+		n = read(fds[0], buf, sizeof(buf) - 1);
+		if (n > 0) {
+			buf[n] = '\0';
+			fputs(buf, stdout);
+			fflush(stdout);
+			_exit(EXIT_SUCCESS);
+		}
+		if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+			_exit(WEXITSTATUS(status) ?: EXIT_FAILURE);
+		_exit(EXIT_FAILURE);
+	}
+	close(fds[0]);
+	setsid();
+	return fds[1];
+}
+
+/* the daemon is live: tell the parent, then let go of the terminal */
+static void daemon_detach(int status_fd, const char *blkdev)
+{
+	char line[256];
+	int null;
+	int len = snprintf(line, sizeof(line), "%s\n", blkdev);
+
+	if (write(status_fd, line, len) != len)
+		ubd_err("cannot report to the parent: %m\n");
+	close(status_fd);
+	ubd_log_to_syslog(program_invocation_short_name);
+	if (chdir("/"))
+		ubd_err("chdir /: %m\n");
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+}
+
+/* the node appears with the device, but udev may still be fixing it up */
+static int open_char_dev(struct ubd_dev *dev)
+{
+	char path[64];
+	int i;
+
+	ubd_chardev_path(dev->ctrl, dev->info.dev_id, path, sizeof(path));
+	for (i = 0; i < 100; i++) {
+		int fd = open(path, O_RDWR | O_CLOEXEC);
+
+		if (fd >= 0)
+			return fd;
+		if (errno != ENOENT && errno != EACCES)
+			break;
+		usleep(20 * 1000);
+	}
+	ubd_err("cannot open %s: %m\n", path);
+	return -errno;
+}
+
+/* ADD_DEV, or take the device made by "ubdctl add" */
+static int add_or_attach(struct ubd_dev *dev)
+{
+	const struct ubd_dev_opts *o = &dev->opts;
+	struct ubd_ctrl_dev_info *info = &dev->info;
+	int ret;
+
+	if (o->dev_id >= 0) {
+		ret = ubd_ctrl_get_info(dev->ctrl, o->dev_id, info);
+		if (ret == 0) {
+			if (info->state == UBD_S_DEV_LIVE) {
+				ubd_err("device %d is already served by pid %d\n",
+					o->dev_id, info->ubdsrv_pid);
+				return -EBUSY;
+			}
+			if (o->nr_queues && o->nr_queues != info->nr_hw_queues) {
+				ubd_err("device %d has %u queues, not %u\n",
+					o->dev_id, info->nr_hw_queues,
+					o->nr_queues);
+				return -EINVAL;
+			}
+			if (o->depth && o->depth != info->queue_depth) {
+				ubd_err("device %d has depth %u, not %u\n",
+					o->dev_id, info->queue_depth, o->depth);
+				return -EINVAL;
+			}
+			if ((dev->ops->flags & info->flags) != dev->ops->flags) {
+				ubd_err("device %d lacks features the %s target needs\n",
+					o->dev_id, dev->ops->name);
+				return -EINVAL;
+			}
+			return 0;
+		}
+		if (ret != -ENODEV) {
+			ubd_err("device %d: %s\n", o->dev_id, ubd_strerror(ret));
+			return ret;
+		}
+	}
+
+	memset(info, 0, sizeof(*info));
+	info->dev_id = o->dev_id >= 0 ? (unsigned int)o->dev_id : (__u32)-1;
+	info->nr_hw_queues = o->nr_queues ?: UBD_DEF_NR_QUEUES;
+	info->queue_depth = o->depth ?: UBD_DEF_DEPTH;
+	info->max_io_buf_bytes = o->max_io;
+	info->flags = dev->ops->flags;
+	ret = ubd_ctrl_add(dev->ctrl, info);
+	if (ret) {
+		ubd_err("cannot add a device: %s\n", ubd_strerror(ret));
+		return ret;
+	}
+	dev->added = true;
+	if (info->nr_hw_queues != (o->nr_queues ?: UBD_DEF_NR_QUEUES))
+		ubd_info("device %u: %u queues granted, not %u\n",
+			 info->dev_id, info->nr_hw_queues, o->nr_queues);
+	if ((info->flags & dev->ops->flags) != dev->ops->flags) {
+		ubd_err("the driver lacks features the %s target needs\n",
+			dev->ops->name);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static int setup_params(struct ubd_dev *dev)
+{
+	struct ubd_params *p = &dev->params;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	p->types = UBD_PARAM_TYPE_BASIC;
+	p->basic.logical_bs_shift = 9;
+	p->basic.physical_bs_shift = 12;
+	p->basic.io_min_shift = 9;
+	p->basic.io_opt_shift = 12;
+	p->basic.max_sectors = dev->info.max_io_buf_bytes >> 9;
+
+	ret = dev->ops->init_tgt(dev, p);
+	if (ret)
+		return ret;
+	if (dev->opts.read_only)
+		p->basic.attrs |= UBD_ATTR_READ_ONLY;
+	dev->state.read_only = p->basic.attrs & UBD_ATTR_READ_ONLY;
+
+	ret = ubd_ctrl_set_params(dev->ctrl, dev->info.dev_id, p);
+	if (ret)
+		ubd_err("device %u: cannot set parameters: %s\n",
+			dev->info.dev_id, ubd_strerror(ret));
+	return ret;
+}
+
+/* start every queue thread; 0 once all fetched, else the first error */
+static int start_queues(struct ubd_dev *dev)
+{
+	unsigned int n = dev->info.nr_hw_queues;
+	unsigned int i, started = 0;
+	int ret = 0;
+
+	dev->queues = calloc(n, sizeof(*dev->queues));
+	if (!dev->queues)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		ret = ubd_queue_create(dev, i, &dev->queues[i]);
+		if (ret) {
+			ubd_err("queue %u: %s\n", i, ubd_strerror(ret));
+			goto out_wait;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		ret = ubd_queue_start(dev->queues[i]);
+		if (ret) {
+			ubd_err("queue %u: cannot start thread: %s\n", i,
+				ubd_strerror(ret));
+			break;
+		}
+		started++;
+	}
+out_wait:
+	pthread_mutex_lock(&dev->lock);
+	while (dev->nr_started < started)
+		pthread_cond_wait(&dev->cond, &dev->lock);
+	pthread_mutex_unlock(&dev->lock);
+	for (i = 0; i < started && !ret; i++)
+		ret = dev->queues[i]->error;
+	return ret;
+}
+
+/* wait for the threads that were started, then free every queue */
+static void destroy_queues(struct ubd_dev *dev)
+{
+	unsigned int i;
+
+	if (!dev->queues)
+		return;
+	for (i = 0; i < dev->info.nr_hw_queues; i++) {
+		struct ubd_queue *q = dev->queues[i];
+
+		if (q && q->thread)
+			pthread_join(q->thread, NULL);
+		ubd_queue_destroy(q);
+	}
+	free(dev->queues);
+	dev->queues = NULL;
+}
+
+/* wait for SIGTERM/SIGINT/SIGHUP, or for every queue to end */
+static int wait_for_end(struct ubd_dev *dev, const sigset_t *set)
+{
+	for (;;) {
+		int sig;
+		bool all_ended;
+
+		pthread_mutex_lock(&dev->lock);
+		all_ended = dev->nr_exited == dev->info.nr_hw_queues;
+		pthread_mutex_unlock(&dev->lock);
+		if (all_ended)
+			return 0;
+		if (sigwait(set, &sig))
+			continue;
+		if (sig != SIGUSR1)
+			return sig;
+	}
+}
+
+static int queue_errors(const struct ubd_dev *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < dev->info.nr_hw_queues; i++)
+		if (dev->queues[i]->error)
+			return dev->queues[i]->error;
+	return 0;
+}
+
+int ubd_serve(const struct ubd_tgt_ops *ops, const struct ubd_dev_opts *opts,
+	      void *tgt_data)
+{
+	struct ubd_dev *dev;
+	char blkdev[64];
+	sigset_t set;
+	int status_fd = -1;
+	int ret, sig;
+
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	dev->ops = ops;
+	dev->opts = *opts;
+	dev->tgt_data = tgt_data;
+	dev->char_fd = -1;
+	dev->main_thread = pthread_self();
+	pthread_mutex_init(&dev->lock, NULL);
+	pthread_cond_init(&dev->cond, NULL);
+	snprintf(dev->state.target, sizeof(dev->state.target), "%s", ops->name);
+
+	if (opts->daemon) {
+		status_fd = daemonize();
+		if (status_fd < 0) {
+			ret = status_fd;
+			ubd_err("cannot daemonize: %s\n", ubd_strerror(ret));
+			goto out_free;
+		}
+	}
+	dev->state.pid = getpid();
+
+	/* signals are taken synchronously by the main thread only */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	ret = ubd_ctrl_open(&dev->ctrl, opts->control);
+	if (ret) {
+		ubd_err("cannot open %s: %s\n",
+			opts->control ?: UBD_CONTROL_PATH, ubd_strerror(ret));
+		goto out_free;
+	}
+	dev->io_op_fetch = dev->ctrl->legacy_ops ? UBD_IO_FETCH_REQ :
+			   UBD_U_IO_FETCH_REQ;
+	dev->io_op_commit = dev->ctrl->legacy_ops ?
+			    UBD_IO_COMMIT_AND_FETCH_REQ :
+			    UBD_U_IO_COMMIT_AND_FETCH_REQ;
+	dev->io_op_get_data = dev->ctrl->legacy_ops ? UBD_IO_NEED_GET_DATA :
+			      UBD_U_IO_NEED_GET_DATA;
+
+	ret = add_or_attach(dev);
+	if (ret)
+		goto out_del;
+	ubd_blkdev_path(dev->ctrl, dev->info.dev_id, blkdev, sizeof(blkdev));
+
+	ret = setup_params(dev);
+	if (ret)
+		goto out_deinit;
+
+	dev->char_fd = open_char_dev(dev);
+	if (dev->char_fd < 0) {
+		ret = dev->char_fd;
+		goto out_deinit;
+	}
+	ret = start_queues(dev);
+	if (ret)
+		goto out_stop;
+
+	ret = ubd_ctrl_start(dev->ctrl, dev->info.dev_id, getpid());
+	if (ret) {
+		ubd_err("device %u: cannot start: %s\n", dev->info.dev_id,
+			ubd_strerror(ret));
+		goto out_stop;
+	}
+	ret = ubd_state_write(dev->info.dev_id, &dev->state);
+	if (ret)
+		ubd_err("cannot write the state file: %s\n", ubd_strerror(ret));
+
+	if (status_fd >= 0) {
+		daemon_detach(status_fd, blkdev);
+		status_fd = -1;
+	}
+	ubd_info("%s is live: %s target, %u queue(s) of depth %u, %llu bytes\n",
+		 blkdev, ops->name, dev->info.nr_hw_queues,
+		 dev->info.queue_depth,
+		 (unsigned long long)dev->params.basic.dev_sectors << 9);
+
+	sig = wait_for_end(dev, &set);
+	if (sig) {
+		ubd_info("%s: stopping on %s\n", blkdev, strsignal(sig));
+		ret = 0;
+	} else {
+		/* someone else stopped or deleted it */
+		ret = queue_errors(dev);
+		if (!ret)
+			ubd_info("%s: stopped from outside, exiting\n", blkdev);
+	}
+
+out_stop:
+	/* aborts whatever is parked, so every queue thread ends */
+	if (dev->queues)
+		ubd_ctrl_stop(dev->ctrl, dev->info.dev_id);
+	destroy_queues(dev);
+	if (dev->char_fd >= 0)
+		close(dev->char_fd);
+	ubd_state_remove(dev->info.dev_id);
+out_deinit:
+	if (ops->deinit_tgt)
+		ops->deinit_tgt(dev);
+out_del:
+	if (dev->added) {
+		int err = ubd_ctrl_del(dev->ctrl, dev->info.dev_id);
+
+		if (err && err != -ENODEV)
+			ubd_err("device %u: cannot delete: %s\n",
+				dev->info.dev_id, ubd_strerror(err));
+	}
+	ubd_ctrl_close(dev->ctrl);
+out_free:
+	pthread_mutex_destroy(&dev->lock);
+	pthread_cond_destroy(&dev->cond);
+	free(dev);
+	if (status_fd >= 0)
+		_exit(EXIT_FAILURE);
+	return ret;
+}

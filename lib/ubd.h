@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libubd: control and serve ubd (and in-tree ublk) devices.
+ *
+ * Every function returns 0 (or a count) on success and -errno on failure,
+ * and leaves errno alone; ubd_strerror() adds context to an errno.
+ */
+#ifndef UBD_UBD_H
+#define UBD_UBD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <liburing.h>
+#include <linux/ubd_cmd.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define UBD_CONTROL_PATH	"/dev/ubd-control"
+#define UBLK_CONTROL_PATH	"/dev/ublk-control"
+
+/* ===================== High level: control commands ===================== */
+
+struct ubd_ctrl;
+
+/*
+ * Open a control node.  @path NULL: /dev/ubd-control, or /dev/ublk-control
+ * when that is the only one present.  UBD_CONTROL in the environment
+ * overrides the default.
+ */
+int ubd_ctrl_open(struct ubd_ctrl **ctrl, const char *path)
+	__attribute__((warn_unused_result));
+void ubd_ctrl_close(struct ubd_ctrl *ctrl);
+const char *ubd_ctrl_path(const struct ubd_ctrl *ctrl);
+/* "ubd" or "ublk": the prefix of the device nodes behind this control */
+const char *ubd_ctrl_prefix(const struct ubd_ctrl *ctrl);
+
+/* ADD_DEV: @info in (dev_id -1 for any), out as granted */
+int ubd_ctrl_add(struct ubd_ctrl *ctrl, struct ubd_ctrl_dev_info *info);
+int ubd_ctrl_del(struct ubd_ctrl *ctrl, unsigned int dev_id);
+/* DEL_DEV_ASYNC: -EOPNOTSUPP where the driver lacks it */
+int ubd_ctrl_del_async(struct ubd_ctrl *ctrl, unsigned int dev_id);
+int ubd_ctrl_start(struct ubd_ctrl *ctrl, unsigned int dev_id, pid_t pid);
+int ubd_ctrl_stop(struct ubd_ctrl *ctrl, unsigned int dev_id);
+int ubd_ctrl_set_params(struct ubd_ctrl *ctrl, unsigned int dev_id,
+			struct ubd_params *params);
+int ubd_ctrl_get_params(struct ubd_ctrl *ctrl, unsigned int dev_id,
+			struct ubd_params *params);
+int ubd_ctrl_get_info(struct ubd_ctrl *ctrl, unsigned int dev_id,
+		      struct ubd_ctrl_dev_info *info);
+/* the CPUs of queue @q_id, as a cpu_set_t of @size bytes */
+int ubd_ctrl_get_affinity(struct ubd_ctrl *ctrl, unsigned int dev_id,
+			  unsigned int q_id, void *cpuset, size_t size);
+int ubd_ctrl_get_features(struct ubd_ctrl *ctrl, uint64_t *features);
+
+/* the ids of existing devices, from /sys/class/<prefix>-char; count */
+int ubd_list_ids(const struct ubd_ctrl *ctrl, unsigned int *ids, int max);
+
+/* "/dev/ubdb3" etc. into @buf */
+void ubd_blkdev_path(const struct ubd_ctrl *ctrl, unsigned int dev_id,
+		     char *buf, size_t size);
+void ubd_chardev_path(const struct ubd_ctrl *ctrl, unsigned int dev_id,
+		      char *buf, size_t size);
+
+const char *ubd_state_name(unsigned int state);
+/* name of the feature flag bit @bit, or NULL */
+const char *ubd_feature_name(unsigned int bit);
+/* strerror(-err) with what it means for a ubd command */
+const char *ubd_strerror(int err);
+
+/* ===================== Serving a device: targets ===================== */
+
+struct ubd_dev;
+struct ubd_queue;
+
+/*
+ * What a target provides.  Callbacks run in the main thread ("main") or in
+ * the thread of one queue ("queue"); a queue's callbacks never run
+ * concurrently with each other.
+ */
+struct ubd_tgt_ops {
+	const char *name;		/* "null", "loop": shown by list */
+
+	/*
+	 * main, before the device starts: open the backing store and fill
+	 * the params (at least basic.dev_sectors).  0 or -errno.  Required.
+	 */
+	int (*init_tgt)(struct ubd_dev *dev, struct ubd_params *params);
+	/* main, after the last queue stopped.  Optional. */
+	void (*deinit_tgt)(struct ubd_dev *dev);
+
+	/* queue, before the first fetch: e.g. register files.  Optional. */
+	int (*init_queue)(struct ubd_queue *q);
+
+	/*
+	 * queue: start io @tag described by @iod.  Either complete it now
+	 * with ubd_complete_io(), or queue SQEs (ubd_queue_get_sqe() with
+	 * user_data from ubd_tgt_user_data()) and complete it from
+	 * tgt_io_done().  Returns 0 or -errno (the io then fails with it).
+	 * Required.
+	 */
+	int (*queue_io)(struct ubd_queue *q, int tag,
+			const struct ubd_io_desc *iod);
+
+	/*
+	 * queue: a CQE of the target's own SQEs for @tag.  Required when
+	 * queue_io queues SQEs.
+	 */
+	void (*tgt_io_done)(struct ubd_queue *q, int tag,
+			    const struct io_uring_cqe *cqe);
+
+	/* SQEs queue_io may queue for one io at most (default 1) */
+	unsigned int max_sqes_per_io;
+	/* UBD_F_* the target wants on top of the defaults */
+	uint64_t flags;
+	void *reserved[4];
+};
+
+/* how a target was asked to run: from the common command line */
+struct ubd_dev_opts {
+	const char *control;	/* control node, NULL: default */
+	int dev_id;		/* -1: add a new device; else attach to it */
+	unsigned int nr_queues;	/* 0: default (1) */
+	unsigned int depth;	/* 0: default (128) */
+	unsigned int max_io;	/* bytes, 0: default (512 KiB) */
+	bool read_only;
+	bool daemon;		/* fork once live, print the block device */
+	/* test-only: stall queue N (see ubd-null(8)), -1 none */
+	int stall_queue;
+};
+
+/*
+ * Serve a device with @ops until it is stopped or deleted, or a signal
+ * (SIGTERM, SIGINT) asks to stop.  Returns 0 or -errno; messages go to
+ * stderr (or syslog once daemonized).
+ */
+int ubd_serve(const struct ubd_tgt_ops *ops, const struct ubd_dev_opts *opts,
+	      void *tgt_data);
+
+void *ubd_dev_tgt_data(const struct ubd_dev *dev);
+const struct ubd_ctrl_dev_info *ubd_dev_info(const struct ubd_dev *dev);
+const struct ubd_dev_opts *ubd_dev_opts(const struct ubd_dev *dev);
+/* what list shows of this server: init_tgt fills backing_file, direct_io */
+struct ubd_state *ubd_dev_state(struct ubd_dev *dev);
+
+struct ubd_dev *ubd_queue_dev(const struct ubd_queue *q);
+int ubd_queue_id(const struct ubd_queue *q);
+struct io_uring *ubd_queue_ring(struct ubd_queue *q);
+/* the buffer of io @tag (max_io_buf_bytes long) */
+void *ubd_queue_io_buf(const struct ubd_queue *q, int tag);
+/* a free SQE of the queue's ring; submits pending ones if it must */
+struct io_uring_sqe *ubd_queue_get_sqe(struct ubd_queue *q);
+/* finish io @tag with @res (bytes done or -errno) */
+void ubd_complete_io(struct ubd_queue *q, int tag, int res);
+/* per-queue private pointer of the target */
+void ubd_queue_set_data(struct ubd_queue *q, void *data);
+void *ubd_queue_data(const struct ubd_queue *q);
+
+/* user_data of target SQEs: tag, a target op and 32 bits of its own */
+static inline uint64_t ubd_tgt_user_data(unsigned int tag, unsigned int op,
+					 uint32_t data)
+{
+	return (uint64_t)tag | (uint64_t)(op & 0xff) << 16 |
+	       (uint64_t)data << 24 | 1ULL << 63;
+}
+
+static inline unsigned int ubd_user_data_tag(uint64_t ud)
+{
+	return ud & 0xffff;
+}
+
+static inline unsigned int ubd_user_data_op(uint64_t ud)
+{
+	return (ud >> 16) & 0xff;
+}
+
+static inline uint32_t ubd_user_data_data(uint64_t ud)
+{
+	return (ud >> 24) & 0xffffffff;
+}
+
+static inline bool ubd_user_data_is_tgt(uint64_t ud)
+{
+	return ud >> 63;
+}
+
+/* ===================== Low level: helpers for tools ===================== */
+
+/*
+ * Parse a size: digits with an optional K, M, G, T (powers of 1024, also
+ * KiB...) or KB, MB... (powers of 1000) suffix.  -EINVAL on garbage,
+ * -ERANGE on overflow.
+ */
+int ubd_parse_size(const char *str, uint64_t *out);
+/* a whole number in [min, max]; -EINVAL garbage, -ERANGE outside */
+int ubd_parse_uint(const char *str, uint64_t min, uint64_t max,
+		   uint64_t *out);
+
+/* state files under /run/ubd (UBD_RUN_DIR overrides) for list */
+struct ubd_state {
+	pid_t pid;
+	char target[32];
+	char backing_file[4096];
+	bool read_only;
+	bool direct_io;
+};
+int ubd_state_write(unsigned int dev_id, const struct ubd_state *st);
+int ubd_state_read(unsigned int dev_id, struct ubd_state *st);
+void ubd_state_remove(unsigned int dev_id);
+const char *ubd_run_dir(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UBD_UBD_H */
