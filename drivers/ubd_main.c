@@ -12,6 +12,7 @@
 
 #include <linux/idr.h>
 #include <linux/module.h>
+#include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 
@@ -46,6 +47,14 @@ void ubd_put_device(struct ubd_device *ub)
 {
 	put_device(&ub->cdev_dev);
 }
+
+/*
+ * io_uring's task work raises TIF_NOTIFY_SIGNAL, which makes an
+ * interruptible wait return at once although no signal came.  Where
+ * nothing we wait for needs that work, wait in slices and give up only
+ * for a real signal.
+ */
+#define UBD_WAIT_SLICE	(HZ / 10)
 
 static bool ubd_idr_freed(int id)
 {
@@ -243,7 +252,12 @@ int ubd_del_dev(struct ubd_device *ub, bool wait)
 	/*
 	 * The id stays taken until the server lets /dev/ubdcN go, so a new
 	 * ADD of the same id would fail until then: wait for it, as upstream
-	 * DEL_DEV does.  A signal (or DEL_DEV_ASYNC) skips the wait.
+	 * DEL_DEV does.  A signal (or DEL_DEV_ASYNC) ends the wait.
+	 */
+	/*
+	 * Interruptible, and by io_uring's task work too: when the caller's
+	 * own ring held /dev/ubdcN, releasing it needs task work in the
+	 * caller, which runs only once we return.
 	 */
 	if (!ret && wait &&
 	    wait_event_interruptible(ubd_idr_wq, ubd_idr_freed(id)))
@@ -310,8 +324,9 @@ int ubd_start_dev(struct ubd_device *ub, pid_t pid)
 	if (pid <= 0)
 		return -EINVAL;
 	/* no lock held: the server's FETCHes need ub->mutex */
-	if (wait_for_completion_interruptible(&ub->ready))
-		return -EINTR;
+	while (!wait_for_completion_timeout(&ub->ready, UBD_WAIT_SLICE))
+		if (task_sigpending(current))
+			return -EINTR;
 
 	mutex_lock(&ub->mutex);
 	if (ub->info.state == UBD_S_DEV_LIVE || ub->disk) {

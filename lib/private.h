@@ -9,6 +9,9 @@
 
 #include "ubd.h"
 
+/* shared between the library's files, not exported */
+#define UBD_HIDDEN __attribute__((visibility("hidden")))
+
 struct ubd_ctrl {
 	int fd;
 	struct io_uring ring;		/* SQE128, one command at a time */
@@ -70,13 +73,13 @@ struct ubd_dev {
 };
 
 /* queue.c */
-int ubd_queue_create(struct ubd_dev *dev, int q_id, struct ubd_queue **out);
-int ubd_queue_start(struct ubd_queue *q);
-void ubd_queue_destroy(struct ubd_queue *q);
+UBD_HIDDEN int ubd_queue_create(struct ubd_dev *dev, int q_id, struct ubd_queue **out);
+UBD_HIDDEN int ubd_queue_start(struct ubd_queue *q);
+UBD_HIDDEN void ubd_queue_destroy(struct ubd_queue *q);
 
 /* log.c: stderr in the foreground, syslog once daemonized */
-void ubd_log_to_syslog(const char *ident);
-void ubd_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void ubd_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+UBD_HIDDEN void ubd_log_to_syslog(const char *ident);
+UBD_HIDDEN void ubd_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+UBD_HIDDEN void ubd_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif /* UBD_PRIVATE_H */

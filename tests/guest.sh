@@ -1,0 +1,69 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Run every bats suite in ONE boot of the guest and print one TAP stream:
+# the suites' tests, then one test for the guest kernel's log (no oops,
+# BUG, WARNING, hung task or stall) and one for finishing in time.
+#
+#   UBD_SUITES="tests/null.bats"  run only these suites
+#   UBD_GUEST_TIMEOUT=1800        seconds for the whole boot
+set -u
+src=${UBD_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+build=${UBD_BUILDDIR:-$src}
+export UBD_SRCDIR=$src UBD_BUILDDIR=$build
+
+if [ -n "${UBD_SUITES:-}" ]; then
+	suites=$UBD_SUITES
+else
+	suites=$(ls "$src"/tests/*.bats)
+fi
+
+n=0
+tap() {
+	n=$((n + 1))
+	echo "$1 $n - $2"
+}
+
+if [ ! -f "$src/drivers/ubd_drv.ko" ]; then
+	tap "not ok" "drivers/ubd_drv.ko is built (run 'make module')"
+	echo "1..$n"
+	exit 1
+fi
+
+# Four CPUs, so that 4-queue devices really have four queues.
+rc_file=$(mktemp)
+{
+	"$src/tests/vm/run" --cpus 4 --mem 2048 \
+		--timeout "${UBD_GUEST_TIMEOUT:-1800}" \
+		--env UBD_SRCDIR --env UBD_BUILDDIR -- \
+		bats --tap $suites
+	echo $? >"$rc_file"
+} | {
+	# renumber bats' tests into our stream; its plan line is dropped
+	while IFS= read -r line; do
+		case $line in
+		1..*) ;;
+		"ok "*|"not ok "*)
+			n=$((n + 1))
+			echo "$line" | sed -E "s/^(not )?ok [0-9]+/\1ok $n/"
+			;;
+		*) echo "$line" ;;
+		esac
+	done
+	echo "$n" >"$rc_file.n"
+}
+rc=$(cat "$rc_file")
+n=$(cat "$rc_file.n")
+rm -f "$rc_file" "$rc_file.n"
+
+if [ "$rc" = 125 ]; then
+	tap "not ok" "guest kernel log is clean (see the vm: lines above)"
+else
+	tap "ok" "guest kernel log is clean"
+fi
+if [ "$rc" = 124 ]; then
+	tap "not ok" "guest suites finished within the timeout"
+else
+	tap "ok" "guest suites finished within the timeout"
+fi
+echo "1..$n"

@@ -1,0 +1,258 @@
+#!/usr/bin/env bats
+# ubd-loop: a file or a block device served through io_uring.  Images live
+# in /tmp, a tmpfs in the guest (so its files take buffered I/O there on
+# Linux 6.1); O_DIRECT is tested on a loop device over such a file.
+
+load common
+bats_require_minimum_version 1.5.0
+
+IMG=/tmp/ubd-loop.img
+MNT=/tmp/ubd-mnt-loop
+
+setup_file() {
+	ubd_load
+}
+
+teardown() {
+	ubd_cleanup
+	umount -q "$MNT" 2>/dev/null || true
+	umount -q /tmp/ubd-ro 2>/dev/null || true
+	losetup -D 2>/dev/null || true
+	rm -f "$IMG" /tmp/ubd-loop-*.img
+}
+
+# (common.bash's no_servers pattern is too long for pgrep -x: it never matches)
+no_loop_server() {
+	! pgrep -x ubd-loop >/dev/null
+}
+
+# allocated 512-byte blocks of a file
+blocks() {
+	stat -c %b "$1"
+}
+
+# fio writes then verifies every block with crc32c; no error, all verified
+fio_verify() {
+	local dev=$1; shift
+	fio --name=verify --filename="$dev" --ioengine=io_uring --direct=1 \
+		--rw=randwrite --bs=4k --iodepth=16 --size=32M \
+		--verify=crc32c --verify_fatal=1 --do_verify=1 \
+		--verify_state_save=0 --output-format=json \
+		--output="$BATS_TEST_TMPDIR/fio.json" "$@"
+	# fio warns about several writers (the jobs' ranges do not overlap)
+	# in the same file, before the JSON
+	sed -i -n '/^{/,$p' "$BATS_TEST_TMPDIR/fio.json"
+	jq -c '[.jobs[] | {error, w: .write.io_bytes, r: .read.io_bytes}]' \
+		"$BATS_TEST_TMPDIR/fio.json"
+	jq -e '[.jobs[] | .error == 0 and .read.io_bytes == .write.io_bytes
+		and .write.io_bytes > 0] | all' "$BATS_TEST_TMPDIR/fio.json"
+}
+
+# a bad command line: status $1, one line naming $2, nothing left behind
+bad_input() {
+	local want=$1 what=$2; shift 2
+	run --separate-stderr ubd-loop "$@"
+	echo "status=$status stderr=$stderr"
+	[ "$status" = "$want" ]
+	[ "$(printf '%s\n' "$stderr" | wc -l)" = 1 ]
+	[[ "$stderr" == "ubd-loop: "*"$what"* ]]
+	[ -z "$(ubd_ids)" ]
+	no_loop_server
+	[ -z "$(ls /run/ubd 2>/dev/null)" ]
+}
+
+@test "--daemon prints the device, keeps serving, SIGTERM removes it" {
+	truncate -s 64M "$IMG"
+	run --separate-stderr ubd-loop --file "$IMG" --daemon
+	[ "$status" = 0 ]
+	[ "$output" = /dev/ubdb0 ]
+	[ -b /dev/ubdb0 ]
+	pid=$(pgrep -x ubd-loop)
+	[ -n "$pid" ]
+	grep -qx "backing_file=$IMG" /run/ubd/0
+	grep -qx "target=loop" /run/ubd/0
+	[ "$(blockdev --getsize64 /dev/ubdb0)" = 67108864 ]
+	kill -TERM "$pid"
+	wait_for 10 no_loop_server
+	[ ! -e /dev/ubdb0 ]
+	[ -z "$(ubd_ids)" ]
+	[ ! -e /run/ubd/0 ]
+}
+
+@test "serves a device made by 'ubdctl add'; list shows the image" {
+	[ -x "$UBD_BUILDDIR/cmd/ubdctl" ] || skip "ubdctl is not built"
+	truncate -s 64M "$IMG"
+	id=$(ubdctl add)
+	serve_bg "/dev/ubdb$id" ubd-loop -n "$id" --file "$IMG"
+	run ubdctl list
+	echo "$output"
+	[[ "$output" == *"$IMG"* ]]
+	dd if=/dev/urandom of=/tmp/ubd-loop-data.img bs=1M count=4 status=none
+	dd if=/tmp/ubd-loop-data.img of="/dev/ubdb$id" bs=1M oflag=direct status=none
+	cmp -n 4M "$IMG" /tmp/ubd-loop-data.img
+	# the server did not add it, so it leaves it for ubdctl del
+	kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
+	[ -e "/sys/class/ubd-char/ubdc$id" ]
+	ubdctl del "$id"
+	[ -z "$(ubd_ids)" ]
+}
+
+@test "ext4 made, filled and unmounted comes back identical on a new server" {
+	truncate -s 256M "$IMG"
+	dev=$(ubd-loop --file "$IMG" --daemon)
+	mkfs.ext4 -q -F "$dev"
+	mkdir -p "$MNT"
+	mount "$dev" "$MNT"
+	head -c 100M /dev/urandom >"$MNT/data"
+	sync
+	sum1=$(sha256sum <"$MNT/data")
+	umount "$MNT"
+	pkill -TERM -x ubd-loop
+	wait_for 10 no_loop_server
+	wait_for 10 test ! -e "$dev"
+
+	dev=$(ubd-loop --file "$IMG" --daemon)
+	fsck.ext4 -n -f "$dev"
+	mount "$dev" "$MNT"
+	sum2=$(sha256sum <"$MNT/data")
+	umount "$MNT"
+	echo "$sum1 / $sum2"
+	[ "$sum1" = "$sum2" ]
+}
+
+@test "a tmpfs image falls back to buffered I/O with a notice" {
+	[ "$(stat -f -c %T /tmp)" = tmpfs ] || skip "/tmp is not tmpfs"
+	truncate -s 64M "$IMG"
+	serve_bg /dev/ubdb0 ubd-loop --file "$IMG"
+	cat "$BATS_TEST_TMPDIR/server.log"
+	if grep -q "using buffered I/O" "$BATS_TEST_TMPDIR/server.log"; then
+		grep -qx "direct_io=0" /run/ubd/0
+	else
+		# tmpfs has O_DIRECT since Linux 6.6
+		grep -qx "direct_io=1" /run/ubd/0
+	fi
+	[ "$(grep -c . "$BATS_TEST_TMPDIR/server.log")" -le 2 ]
+}
+
+@test "fio crc32c verify passes with 1 queue and with several" {
+	truncate -s 128M "$IMG"
+	serve_bg /dev/ubdb0 ubd-loop --file "$IMG"
+	fio_verify /dev/ubdb0
+	kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
+	wait_for 10 test ! -e /dev/ubdb0
+
+	# one queue per CPU at most: 4 where the guest has them
+	nq=$(( $(nproc) >= 4 ? 4 : 2 ))
+	serve_bg /dev/ubdb0 ubd-loop --file "$IMG" -q "$nq" -d 64
+	[ "$(ls /sys/block/ubdb0/mq | wc -l)" = "$nq" ]
+	fio_verify /dev/ubdb0 --numjobs="$nq" --offset_increment=32M
+}
+
+@test "O_DIRECT on a block device backing store, and --buffered" {
+	truncate -s 128M /tmp/ubd-loop-back.img
+	modprobe loop 2>/dev/null || true
+	lo=$(losetup -f --show /tmp/ubd-loop-back.img)
+	serve_bg /dev/ubdb0 ubd-loop --file "$lo"
+	cat "$BATS_TEST_TMPDIR/server.log"
+	! grep -q "buffered" "$BATS_TEST_TMPDIR/server.log"
+	grep -qx "direct_io=1" /run/ubd/0
+	grep -qx "backing_file=$lo" /run/ubd/0
+	[ "$(cat /sys/block/ubdb0/queue/logical_block_size)" = \
+	  "$(blockdev --getss "$lo")" ]
+	fio_verify /dev/ubdb0
+	kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
+	wait_for 10 test ! -e /dev/ubdb0
+
+	serve_bg /dev/ubdb0 ubd-loop --file "$lo" --buffered
+	! grep -q "buffered" "$BATS_TEST_TMPDIR/server.log"
+	grep -qx "direct_io=0" /run/ubd/0
+	fio_verify /dev/ubdb0
+	kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
+	wait_for 10 test ! -e /dev/ubdb0
+
+	# an offset O_DIRECT cannot use: buffered, said in one line
+	serve_bg /dev/ubdb0 ubd-loop --file "$lo" --offset 100 --size 64M
+	cat "$BATS_TEST_TMPDIR/server.log"
+	grep -q "offset '100' is not a multiple of its 512-byte direct I/O alignment; using buffered I/O" \
+		"$BATS_TEST_TMPDIR/server.log"
+	grep -qx "direct_io=0" /run/ubd/0
+	fio_verify /dev/ubdb0
+}
+
+@test "discard punches holes in the image, write zeroes reads back zeroes" {
+	truncate -s 64M "$IMG"
+	serve_bg /dev/ubdb0 ubd-loop --file "$IMG"
+	[ "$(cat /sys/block/ubdb0/queue/discard_max_bytes)" -gt 0 ]
+	dd if=/dev/urandom of=/dev/ubdb0 bs=1M count=32 oflag=direct status=none
+	before=$(blocks "$IMG")
+	blkdiscard -o 0 -l 16M /dev/ubdb0
+	after=$(blocks "$IMG")
+	echo "blocks: $before -> $after"
+	[ "$after" -le $((before - 16 * 2048)) ]
+	cmp -n 16M /dev/ubdb0 /dev/zero
+
+	blkdiscard -z -o 16M -l 8M /dev/ubdb0
+	dd if=/dev/ubdb0 bs=1M skip=16 count=8 iflag=direct status=none |
+		cmp - <(head -c 8M /dev/zero)
+	# the data past the zeroed range is still there
+	dd if=/dev/ubdb0 bs=1M skip=24 count=1 iflag=direct status=none |
+		tr -d '\0' | head -c 1 | grep -q .
+}
+
+@test "--offset and --size map the device onto a window of the file" {
+	head -c 8M /dev/zero | tr '\0' 'x' >"$IMG"
+	serve_bg /dev/ubdb0 ubd-loop --file "$IMG" --offset 1M --size 4M
+	[ "$(blockdev --getsize64 /dev/ubdb0)" = 4194304 ]
+	head -c 4M /dev/urandom >/tmp/ubd-loop-data.img
+	dd if=/tmp/ubd-loop-data.img of=/dev/ubdb0 bs=1M oflag=direct status=none
+	sync
+	cmp <(dd if="$IMG" bs=1M skip=1 count=4 status=none) /tmp/ubd-loop-data.img
+	# nothing outside the window was touched
+	[ "$(head -c 1M "$IMG" | tr -d x | wc -c)" = 0 ]
+	[ "$(tail -c 3M "$IMG" | tr -d x | wc -c)" = 0 ]
+}
+
+@test "--read-only exports a read-only device; a read-only file needs it" {
+	mkdir -p /tmp/ubd-ro
+	mount -t tmpfs -o size=16M tmpfs /tmp/ubd-ro
+	truncate -s 8M /tmp/ubd-ro/img
+	mount -o remount,ro /tmp/ubd-ro
+	bad_input 1 "use --read-only" --file /tmp/ubd-ro/img
+
+	serve_bg /dev/ubdb0 ubd-loop --file /tmp/ubd-ro/img --read-only
+	[ "$(blockdev --getro /dev/ubdb0)" = 1 ]
+	grep -qx "read_only=1" /run/ubd/0
+	! dd if=/dev/zero of=/dev/ubdb0 bs=4k count=1 oflag=direct status=none
+	cmp -n 1M /dev/ubdb0 /dev/zero
+}
+
+@test "bad inputs: one line naming the value, the right status, nothing left" {
+	bad_input 1 "cannot open '/tmp/nope.img': No such file or directory" \
+		--file /tmp/nope.img
+	mkdir -p /tmp/ubd-loop-dir
+	bad_input 1 "'/tmp/ubd-loop-dir'" --file /tmp/ubd-loop-dir
+	bad_input 1 "'/tmp/ubd-loop-dir'" --file /tmp/ubd-loop-dir --read-only
+	rmdir /tmp/ubd-loop-dir
+
+	head -c 1000 /dev/zero >"$IMG"
+	bad_input 1 "size 1000" --file "$IMG"
+	truncate -s 0 "$IMG"
+	bad_input 1 "empty" --file "$IMG"
+	truncate -s 1M "$IMG"
+	bad_input 2 "size '1000'" --file "$IMG" --size 1000
+	bad_input 2 "offset '2M'" --file "$IMG" --offset 2M
+	bad_input 2 "size '2M'" --file "$IMG" --size 2M
+	bad_input 2 "offset '512K' + size '768K'" --file "$IMG" \
+		--offset 512K --size 768K
+	bad_input 2 "'12abc'" --file "$IMG" -d 12abc
+	bad_input 2 "'1x'" --file "$IMG" --offset 1x
+	bad_input 2 "no --file" -q 1
+	bad_input 2 "'extra'" --file "$IMG" extra
+	run ubd-loop --file "$IMG" --bogus
+	[ "$status" = 2 ]
+	[ -z "$(ubd_ids)" ]
+}
+
+@test "module unloads cleanly" {
+	ubd_assert_unload
+}

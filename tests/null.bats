@@ -1,0 +1,152 @@
+#!/usr/bin/env bats
+# The data path with the simplest target: ubd-null, and the driver's
+# behaviour at its edges (server death, bad commands, queue shapes).
+
+load common
+
+setup_file() {
+	ubd_load
+}
+
+teardown() {
+	ubd_cleanup
+}
+
+CTLTEST="$UBD_BUILDDIR/tests/ubd-ctltest"
+
+@test "ubd-null serves /dev/ubdb0 and reads return zeroes" {
+	serve_bg /dev/ubdb0 ubd-null -s 64M
+	run blockdev --getsize64 /dev/ubdb0
+	[ "$output" = 67108864 ]
+	dd if=/dev/urandom of=/dev/ubdb0 bs=64k count=16 oflag=direct
+	cmp -n 4194304 /dev/ubdb0 /dev/zero
+	dd if=/dev/ubdb0 bs=1M count=4 iflag=direct status=none | cmp -n 4194304 - /dev/zero
+}
+
+@test "fio 4k randread and randwrite, libaio and io_uring, finish without errors" {
+	serve_bg /dev/ubdb0 ubd-null -q 2 -d 64 -s 256M
+	for engine in libaio io_uring; do
+		for rw in randread randwrite; do
+			fio --name=t --filename=/dev/ubdb0 --rw=$rw --bs=4k \
+				--iodepth=16 --ioengine=$engine --direct=1 \
+				--runtime=2 --time_based --numjobs=2 \
+				--group_reporting --output-format=json \
+				>"$BATS_TEST_TMPDIR/fio.json"
+			errs=$(jq '.jobs[0].error' "$BATS_TEST_TMPDIR/fio.json")
+			ios=$(jq ".jobs[0].${rw#rand}.total_ios" "$BATS_TEST_TMPDIR/fio.json")
+			echo "$engine $rw: error=$errs ios=$ios"
+			[ "$errs" = 0 ]
+			[ "$ios" -gt 100 ]
+		done
+	done
+}
+
+@test "1 queue of depth 1 and 4 queues of depth 4096 serve io" {
+	serve_bg /dev/ubdb0 ubd-null -q 1 -d 1 -s 16M
+	fio --name=t --filename=/dev/ubdb0 --rw=randrw --bs=4k --iodepth=8 \
+		--ioengine=io_uring --direct=1 --size=16M --io_size=4M
+	run "$CTLTEST" info 0
+	[[ "$output" == *"queues=1 depth=1"* ]]
+	kill "$SERVER_PID"; wait "$SERVER_PID"
+	wait_for 10 test ! -e /dev/ubdb0
+
+	[ "$(nproc)" -ge 4 ] || skip "the guest has $(nproc) CPUs"
+	serve_bg /dev/ubdb1 ubd-null -n 1 -q 4 -d 4096 -s 64M
+	run "$CTLTEST" info 1
+	[[ "$output" == *"state=LIVE"*"queues=4 depth=4096"* ]]
+	fio --name=t --filename=/dev/ubdb1 --rw=randread --bs=4k --iodepth=256 \
+		--ioengine=io_uring --direct=1 --numjobs=4 --runtime=2 \
+		--time_based --group_reporting
+	[ "$(ls /sys/block/ubdb1/mq | wc -l)" = 4 ]
+}
+
+@test "SIGTERM stops the server with status 0 and removes the device" {
+	serve_bg /dev/ubdb0 ubd-null
+	kill -TERM "$SERVER_PID"
+	local st=0
+	wait "$SERVER_PID" || st=$?
+	[ "$st" = 0 ]
+	[ ! -e /dev/ubdb0 ]
+	[ -z "$(ubd_ids)" ]
+}
+
+@test "DEL from another process makes the server exit cleanly" {
+	serve_bg /dev/ubdb0 ubd-null -q 2
+	run "$CTLTEST" del 0
+	[ "$status" = 0 ]
+	local st=0
+	wait "$SERVER_PID" || st=$?
+	echo "server: $st"; cat "$BATS_TEST_TMPDIR/server.log"
+	[ "$st" = 0 ]
+	[ -z "$(ubd_ids)" ]
+}
+
+# time from kill -9 of the server to the error of an in-flight reader
+kill_to_error() {
+	local reader=$1 t0 t1
+	sleep 1
+	t0=$(date +%s.%N)
+	kill -9 "$SERVER_PID"
+	wait "$reader" || true
+	t1=$(date +%s.%N)
+	echo "$t0 $t1" | awk '{ printf "%.3f\n", $2 - $1 }'
+}
+
+@test "kill -9 of the server: in-flight io fails within 1 s, device is DEAD and deletable" {
+	serve_bg /dev/ubdb0 ubd-null -q 2 -s 1G
+	dd if=/dev/ubdb0 of=/dev/null bs=4k iflag=direct 2>"$BATS_TEST_TMPDIR/dd.err" &
+	local dd=$!
+	secs=$(kill_to_error $dd)
+	echo "# dd failed ${secs}s after kill -9" >&3
+	grep -qi "error" "$BATS_TEST_TMPDIR/dd.err"
+	awk -v s="$secs" 'BEGIN { exit !(s < 1.0) }'
+
+	wait_for 5 sh -c "'$CTLTEST' info 0 | grep -q state=DEAD"
+	[ ! -e /dev/ubdb0 ]
+	run "$CTLTEST" del 0
+	[ "$status" = 0 ]
+	[ -z "$(ubd_ids)" ]
+}
+
+@test "kill -9 during fio: fio fails within 1 s" {
+	serve_bg /dev/ubdb0 ubd-null -q 2 -s 1G
+	fio --name=t --filename=/dev/ubdb0 --rw=randrw --bs=4k --iodepth=32 \
+		--ioengine=io_uring --direct=1 --runtime=60 --time_based \
+		--output="$BATS_TEST_TMPDIR/fio.out" &
+	local fio=$!
+	secs=$(kill_to_error $fio)
+	echo "# fio ended ${secs}s after kill -9" >&3
+	awk -v s="$secs" 'BEGIN { exit !(s < 1.0) }'
+	"$CTLTEST" del 0
+}
+
+@test "malformed and out-of-order commands get an errno, never a crash" {
+	run "$CTLTEST" abuse
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ "$output" != *"not ok"* ]]
+}
+
+@test "concurrent add and del from 4 processes" {
+	run "$CTLTEST" churn 50 4
+	echo "$output"
+	[ "$status" = 0 ]
+	[ -z "$(ubd_ids)" ]
+}
+
+@test "bad options leave no device and no process" {
+	run ubd-null -d 0
+	[ "$status" = 2 ]
+	[[ "$output" == *"queue depth '0' out of range: must be 1..4096"* ]]
+	run ubd-null -q 12abc
+	[ "$status" = 2 ]
+	[[ "$output" == *"invalid queue count '12abc'"* ]]
+	run ubd-null -s 1000
+	[ "$status" = 2 ]
+	[ -z "$(ubd_ids)" ]
+	no_servers
+}
+
+@test "module unloads cleanly" {
+	ubd_assert_unload
+}

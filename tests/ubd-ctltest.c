@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * ubd-ctltest: drives /dev/ubd-control and /dev/ubdcN directly, without
+ * libubd's safety rails, for the guest suites.
+ *
+ *   ubd-ctltest abuse          malformed and out-of-order commands: each
+ *                              must get its errno, never a crash (TAP)
+ *   ubd-ctltest churn N P      P processes adding and deleting N times
+ *   ubd-ctltest info ID        one line: state= pid= queues= depth=
+ *   ubd-ctltest del ID         DEL_DEV
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <liburing.h>
+#include <linux/ubd_cmd.h>
+
+#include "ubd.h"
+#include "unit/tap.h"
+
+static struct io_uring ctrl_ring;
+static int ctrl_fd;
+
+/* one raw control command; returns the CQE result */
+static int ctrl_raw(unsigned int op, const struct ubd_ctrl_cmd *cmd)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ctrl_ring);
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	if (!sqe)
+		return -EBUSY;
+	memset(sqe, 0, 2 * sizeof(*sqe));
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = ctrl_fd;
+	sqe->cmd_op = op;
+	memcpy(sqe->cmd, cmd, sizeof(*cmd));
+	ret = io_uring_submit(&ctrl_ring);
+	if (ret < 0)
+		return ret;
+	/* a signal may end the wait, not the command: its CQE still comes */
+	do
+		ret = io_uring_wait_cqe(&ctrl_ring, &cqe);
+	while (ret == -EINTR);
+	if (ret < 0)
+		return ret;
+	ret = cqe->res;
+	io_uring_cqe_seen(&ctrl_ring, cqe);
+	return ret;
+}
+
+static struct ubd_ctrl_cmd cmd_for(unsigned int dev_id, void *addr,
+				   unsigned int len)
+{
+	struct ubd_ctrl_cmd c = {
+		.dev_id = dev_id, .queue_id = (__u16)-1,
+		.addr = (uintptr_t)addr, .len = len,
+	};
+	return c;
+}
+
+static int add_dev(struct ubd_ctrl_dev_info *info, unsigned int id,
+		   int queues, int depth)
+{
+	struct ubd_ctrl_cmd c;
+
+	memset(info, 0, sizeof(*info));
+	info->dev_id = id;
+	info->nr_hw_queues = queues;
+	info->queue_depth = depth;
+	c = cmd_for(id, info, sizeof(*info));
+	return ctrl_raw(UBD_U_CMD_ADD_DEV, &c);
+}
+
+static int del_dev(unsigned int id)
+{
+	struct ubd_ctrl_cmd c = cmd_for(id, NULL, 0);
+
+	return ctrl_raw(UBD_U_CMD_DEL_DEV, &c);
+}
+
+static void expect(int got, int want, const char *what)
+{
+	t_ok(got == want, "%s: %d (%s)", what, want,
+	     got == want ? "ok" : strerror(got < 0 ? -got : got));
+}
+
+static void valid_params(struct ubd_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->len = sizeof(*p);
+	p->types = UBD_PARAM_TYPE_BASIC;
+	p->basic.logical_bs_shift = 9;
+	p->basic.physical_bs_shift = 12;
+	p->basic.max_sectors = 128;
+	p->basic.dev_sectors = 1 << 20;
+}
+
+static int set_params(unsigned int id, struct ubd_params *p, unsigned int len)
+{
+	struct ubd_ctrl_cmd c = cmd_for(id, p, len);
+
+	return ctrl_raw(UBD_U_CMD_SET_PARAMS, &c);
+}
+
+static void abuse_add(void)
+{
+	struct ubd_ctrl_dev_info info;
+	struct ubd_ctrl_cmd c;
+
+	expect(add_dev(&info, -1, 1, 0), -EINVAL, "ADD depth 0");
+	expect(add_dev(&info, -1, 1, 5000), -EINVAL, "ADD depth 5000");
+	expect(add_dev(&info, -1, 0, 4), -EINVAL, "ADD 0 queues");
+	expect(add_dev(&info, -1, 5000, 4), -EINVAL, "ADD 5000 queues");
+	expect(add_dev(&info, 1U << 20, 1, 4), -EINVAL, "ADD id 2^20");
+
+	memset(&info, 0, sizeof(info));
+	info.dev_id = -1;
+	info.nr_hw_queues = 1;
+	info.queue_depth = 4;
+	info.max_io_buf_bytes = 100;
+	c = cmd_for(-1, &info, sizeof(info));
+	expect(ctrl_raw(UBD_U_CMD_ADD_DEV, &c), -EINVAL, "ADD max_io 100");
+	info.max_io_buf_bytes = 64 << 20;
+	expect(ctrl_raw(UBD_U_CMD_ADD_DEV, &c), -EINVAL, "ADD max_io 64M");
+	info.max_io_buf_bytes = 0;
+	c = cmd_for(-1, &info, sizeof(info) - 1);
+	expect(ctrl_raw(UBD_U_CMD_ADD_DEV, &c), -EINVAL, "ADD short len");
+	c = cmd_for(-1, NULL, sizeof(info));
+	expect(ctrl_raw(UBD_U_CMD_ADD_DEV, &c), -EINVAL, "ADD NULL addr");
+	c = cmd_for(-1, (void *)16, sizeof(info));
+	expect(ctrl_raw(UBD_U_CMD_ADD_DEV, &c), -EFAULT, "ADD bad addr");
+	c = cmd_for(-1, &info, sizeof(info));
+	c.queue_id = 0;
+	expect(ctrl_raw(UBD_U_CMD_ADD_DEV, &c), -EINVAL, "ADD queue_id 0");
+	c = cmd_for(3, &info, sizeof(info));
+	expect(ctrl_raw(UBD_U_CMD_ADD_DEV, &c), -EINVAL, "ADD id mismatch");
+}
+
+static void abuse_params(unsigned int id)
+{
+	struct ubd_params p;
+
+	valid_params(&p);
+	p.types = 0;
+	expect(set_params(id, &p, sizeof(p)), -EINVAL, "SET_PARAMS no basic");
+	valid_params(&p);
+	p.basic.logical_bs_shift = 8;
+	expect(set_params(id, &p, sizeof(p)), -EINVAL, "logical shift 8");
+	p.basic.logical_bs_shift = 13;
+	expect(set_params(id, &p, sizeof(p)), -EINVAL, "logical shift 13");
+	valid_params(&p);
+	p.basic.physical_bs_shift = 200;
+	expect(set_params(id, &p, sizeof(p)), -EINVAL, "physical shift 200");
+	valid_params(&p);
+	p.basic.io_opt_shift = 64;
+	expect(set_params(id, &p, sizeof(p)), -EINVAL, "io_opt shift 64");
+	valid_params(&p);
+	p.basic.max_sectors = 1 << 20;
+	expect(set_params(id, &p, sizeof(p)), -EINVAL, "max_sectors > max_io");
+	valid_params(&p);
+	p.basic.dev_sectors = ~0ULL;
+	expect(set_params(id, &p, sizeof(p)), -EINVAL, "dev_sectors 2^64-1");
+	valid_params(&p);
+	p.types |= UBD_PARAM_TYPE_DEVT;
+	expect(set_params(id, &p, sizeof(p)), -EINVAL, "DEVT is read-only");
+	valid_params(&p);
+	p.types |= UBD_PARAM_TYPE_DISCARD;
+	p.discard.discard_granularity = 4096;
+	p.discard.max_discard_segments = 2;
+	expect(set_params(id, &p, sizeof(p)), -EINVAL, "2 discard segments");
+	valid_params(&p);
+	p.types |= UBD_PARAM_TYPE_DISCARD;
+	p.discard.max_discard_segments = 1;
+	p.discard.discard_granularity = 3000;
+	expect(set_params(id, &p, sizeof(p)), -EINVAL, "granularity 3000");
+	valid_params(&p);
+	p.types |= UBD_PARAM_TYPE_SEGMENT;
+	p.seg.seg_boundary_mask = 1000;
+	p.seg.max_segment_size = 4096;
+	p.seg.max_segments = 1;
+	expect(set_params(id, &p, sizeof(p)), -EINVAL, "boundary mask 1000");
+	valid_params(&p);
+	p.types |= UBD_PARAM_TYPE_DMA_ALIGN;
+	p.dma.alignment = 4096;
+	expect(set_params(id, &p, sizeof(p)), -EINVAL, "dma align 4096");
+	valid_params(&p);
+	p.len = 4;
+	expect(set_params(id, &p, sizeof(p)), -EINVAL, "params len 4");
+	valid_params(&p);
+	p.len = 200;
+	expect(set_params(id, &p, 152), -EINVAL, "params len > cmd len");
+	valid_params(&p);
+	expect(set_params(id, &p, sizeof(p)), 0, "valid SET_PARAMS");
+	{
+		struct ubd_params back = { .len = sizeof(back) };
+		struct ubd_ctrl_cmd c = cmd_for(id, &back, sizeof(back));
+
+		expect(ctrl_raw(UBD_U_CMD_GET_PARAMS, &c), 0, "GET_PARAMS");
+		t_ok(back.basic.dev_sectors == 1 << 20 &&
+		     back.basic.max_sectors == 128, "params read back");
+	}
+}
+
+static int io_cmd(struct io_uring *ring, unsigned int op, int q, int tag,
+		  uint64_t addr, int result)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	struct ubd_io_cmd *cmd = (struct ubd_io_cmd *)sqe->cmd;
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, 0, NULL, 0, 0);
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->cmd_op = op;
+	sqe->user_data = tag;
+	cmd->q_id = q;
+	cmd->tag = tag;
+	cmd->result = result;
+	cmd->addr = addr;
+	io_uring_submit(ring);
+	/* a parked command leaves no CQE: report that as 1 */
+	if (io_uring_peek_cqe(ring, &cqe))
+		return 1;
+	ret = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return ret;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static void abuse_char(unsigned int id, const struct ubd_ctrl_dev_info *info)
+{
+	static char buf[1 << 16];
+	struct io_uring ring;
+	struct io_uring_cqe *cqe;
+	struct ubd_ctrl_cmd c;
+	char path[64];
+	size_t sz = 4096;	/* 4 tags * 24 bytes, one page */
+	int fd, fd2, aborts = 0;
+	void *p;
+
+	snprintf(path, sizeof(path), "/dev/ubdc%u", id);
+	fd = open(path, O_RDWR);
+	t_ok(fd >= 0, "open %s", path);
+	if (fd < 0)
+		return;
+	fd2 = open(path, O_RDWR);
+	t_ok(fd2 < 0 && errno == EBUSY, "second open: EBUSY");
+	if (fd2 >= 0)
+		close(fd2);
+
+	p = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	t_ok(p == MAP_FAILED && errno == EPERM, "writable mmap: EPERM");
+	p = mmap(NULL, 2 * sz, PROT_READ, MAP_SHARED, fd, 0);
+	t_ok(p == MAP_FAILED && errno == EINVAL, "mmap too large: EINVAL");
+	p = mmap(NULL, sz, PROT_READ, MAP_SHARED, fd, 5 * 98304);
+	t_ok(p == MAP_FAILED && errno == EINVAL, "mmap queue 5: EINVAL");
+	p = mmap(NULL, sz, PROT_READ, MAP_SHARED, fd, 4096);
+	t_ok(p == MAP_FAILED && errno == EINVAL, "mmap odd offset: EINVAL");
+	p = mmap(NULL, sz, PROT_READ, MAP_SHARED, fd, 98304);
+	t_ok(p != MAP_FAILED, "mmap queue 1");
+	if (p != MAP_FAILED)
+		munmap(p, sz);
+
+	io_uring_queue_init(16, &ring, 0);
+	io_uring_register_files(&ring, &fd, 1);
+	expect(io_cmd(&ring, UBD_U_IO_FETCH_REQ, 7, 0, (uintptr_t)buf, 0),
+	       -EINVAL, "FETCH queue 7");
+	expect(io_cmd(&ring, UBD_U_IO_FETCH_REQ, 0, 99, (uintptr_t)buf, 0),
+	       -EINVAL, "FETCH tag 99");
+	expect(io_cmd(&ring, UBD_U_IO_FETCH_REQ, 0, 0, 0, 0), -EINVAL,
+	       "FETCH without buffer");
+	expect(io_cmd(&ring, UBD_U_IO_COMMIT_AND_FETCH_REQ, 0, 0,
+		      (uintptr_t)buf, 0), -EINVAL, "COMMIT before FETCH");
+	expect(io_cmd(&ring, UBD_U_IO_NEED_GET_DATA, 0, 0, (uintptr_t)buf, 0),
+	       -EINVAL, "NEED_GET_DATA out of turn");
+	expect(io_cmd(&ring, _IOWR('u', 0x2f, struct ubd_io_cmd), 0, 0,
+		      (uintptr_t)buf, 0), -EOPNOTSUPP, "unknown io op");
+	expect(io_cmd(&ring, _IOWR('u', 0x20, struct ubd_io_desc), 0, 0,
+		      (uintptr_t)buf, 0), -EOPNOTSUPP, "io op of wrong size");
+	expect(io_cmd(&ring, UBD_U_IO_FETCH_REQ, 0, 0, (uintptr_t)buf, 0), 1,
+	       "FETCH parks");
+	expect(io_cmd(&ring, UBD_U_IO_FETCH_REQ, 0, 0, (uintptr_t)buf, 0),
+	       -EBUSY, "FETCH twice: EBUSY");
+	expect(io_cmd(&ring, UBD_IO_FETCH_REQ, 0, 1, (uintptr_t)buf, 0), 1,
+	       "legacy FETCH parks");
+	expect(io_cmd(&ring, UBD_U_IO_COMMIT_AND_FETCH_REQ, 0, 0,
+		      (uintptr_t)buf, 0), -EINVAL, "COMMIT with no request");
+
+	/* START with queue 1 unfetched waits; a signal must end the wait */
+	signal(SIGALRM, on_alarm);
+	alarm(1);
+	c = cmd_for(id, NULL, 0);
+	c.data[0] = getpid();
+	expect(ctrl_raw(UBD_U_CMD_START_DEV, &c), -EINTR,
+	       "START before all FETCHes: EINTR on signal");
+	alarm(0);
+	c.data[0] = 0;
+	expect(ctrl_raw(UBD_U_CMD_START_DEV, &c), -EINVAL, "START pid 0");
+
+	/* STOP answers the parked fetches with ABORT */
+	c = cmd_for(id, NULL, 0);
+	expect(ctrl_raw(UBD_U_CMD_STOP_DEV, &c), 0, "STOP unstarted device");
+	while (io_uring_peek_cqe(&ring, &cqe) == 0) {
+		if (cqe->res == UBD_IO_RES_ABORT)
+			aborts++;
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	t_ok(aborts == 2, "STOP aborted the 2 parked fetches (%d)", aborts);
+	(void)info;
+
+	io_uring_queue_exit(&ring);
+	close(fd);
+}
+
+static int abuse(void)
+{
+	struct ubd_ctrl_dev_info info;
+	struct ubd_ctrl_cmd c;
+	struct io_uring ring64;
+	uint64_t features = 0;
+	unsigned int id;
+	cpu_set_t cpus;
+
+	c = cmd_for(0, &features, sizeof(features));
+	expect(ctrl_raw(UBD_U_CMD_GET_FEATURES, &c), 0, "GET_FEATURES");
+	t_ok(features & UBD_F_CMD_IOCTL_ENCODE, "features: ioctl encoding");
+	c = cmd_for(0, &features, 4);
+	expect(ctrl_raw(UBD_U_CMD_GET_FEATURES, &c), -EINVAL,
+	       "GET_FEATURES len 4");
+	c = cmd_for(0, NULL, 0);
+	expect(ctrl_raw(_IOWR('u', 0x7f, struct ubd_ctrl_cmd), &c),
+	       -EOPNOTSUPP, "unknown control op");
+	expect(ctrl_raw(_IOWR('v', 0x04, struct ubd_ctrl_cmd), &c),
+	       -EOPNOTSUPP, "control op of another type");
+	expect(ctrl_raw(UBD_U_CMD_GET_DEV_INFO, &c), -ENODEV,
+	       "GET_DEV_INFO of a missing device");
+
+	/* a 64-byte SQE cannot carry a control command */
+	io_uring_queue_init(4, &ring64, 0);
+	{
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring64);
+		struct io_uring_cqe *cqe;
+
+		io_uring_prep_rw(IORING_OP_URING_CMD, sqe, ctrl_fd, NULL, 0, 0);
+		sqe->cmd_op = UBD_U_CMD_GET_FEATURES;
+		io_uring_submit_and_wait(&ring64, 1);
+		io_uring_wait_cqe(&ring64, &cqe);
+		expect(cqe->res, -EINVAL, "control command on a 64-byte SQE");
+		io_uring_cqe_seen(&ring64, cqe);
+	}
+	io_uring_queue_exit(&ring64);
+
+	abuse_add();
+
+	expect(add_dev(&info, -1, 2, 4), 0, "ADD 2 queues depth 4");
+	id = info.dev_id;
+	t_ok(info.flags & UBD_F_CMD_IOCTL_ENCODE, "ADD granted ioctl encoding");
+	expect(add_dev(&info, id, 1, 4), -EEXIST, "ADD the same id: EEXIST");
+
+	c = cmd_for(id, &cpus, sizeof(cpus));
+	c.data[0] = 9;
+	expect(ctrl_raw(UBD_U_CMD_GET_QUEUE_AFFINITY, &c), -EINVAL,
+	       "affinity of queue 9");
+	c = cmd_for(id, &cpus, 1);
+	expect(ctrl_raw(UBD_U_CMD_GET_QUEUE_AFFINITY, &c), -EINVAL,
+	       "affinity into 1 byte");
+	c = cmd_for(id, &cpus, sizeof(cpus));
+	expect(ctrl_raw(UBD_U_CMD_GET_QUEUE_AFFINITY, &c), 0,
+	       "affinity of queue 0");
+	c = cmd_for(id, &info, sizeof(info));
+	c.dev_path_len = 2000;
+	expect(ctrl_raw(UBD_U_CMD_GET_DEV_INFO2, &c), -EINVAL,
+	       "GET_DEV_INFO2 path longer than the buffer");
+
+	abuse_params(id);
+	abuse_char(id, &info);
+
+	/*
+	 * Our own ring held /dev/ubdcN: DEL may return EINTR for the task
+	 * work that releases it; the device is gone all the same.
+	 */
+	{
+		int ret = del_dev(id);
+
+		t_ok(ret == 0 || ret == -EINTR, "DEL: %d", ret);
+	}
+	expect(del_dev(id), -ENODEV, "DEL twice: ENODEV");
+	c = cmd_for(id, &info, sizeof(info));
+	expect(ctrl_raw(UBD_U_CMD_GET_DEV_INFO, &c), -ENODEV,
+	       "GET_DEV_INFO after DEL");
+	c = cmd_for(id, NULL, 0);
+	c.data[0] = getpid();
+	expect(ctrl_raw(UBD_U_CMD_START_DEV, &c), -ENODEV, "START after DEL");
+	return t_done();
+}
+
+/* P processes add and delete N devices each, all at once */
+static int churn(int n, int procs)
+{
+	int i, failed = 0;
+
+	for (i = 0; i < procs; i++) {
+		if (fork() == 0) {
+			struct ubd_ctrl_dev_info info;
+			int j, bad = 0;
+
+			io_uring_queue_exit(&ctrl_ring);
+			io_uring_queue_init(4, &ctrl_ring, IORING_SETUP_SQE128);
+			for (j = 0; j < n; j++) {
+				if (add_dev(&info, -1, 1 + j % 2, 1 + j % 64)) {
+					bad++;
+					continue;
+				}
+				if (del_dev(info.dev_id))
+					bad++;
+			}
+			_exit(bad ? 1 : 0);
+		}
+	}
+	for (i = 0; i < procs; i++) {
+		int st;
+
+		wait(&st);
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			failed++;
+	}
+	printf("churn: %d processes x %d add/del, %d failed\n", procs, n,
+	       failed);
+	return failed ? 1 : 0;
+}
+
+static int info(unsigned int id)
+{
+	struct ubd_ctrl_dev_info info = { 0 };
+	struct ubd_ctrl_cmd c = cmd_for(id, &info, sizeof(info));
+	int ret = ctrl_raw(UBD_U_CMD_GET_DEV_INFO, &c);
+
+	if (ret) {
+		fprintf(stderr, "info %u: %s\n", id, strerror(-ret));
+		return 1;
+	}
+	printf("state=%s pid=%d queues=%u depth=%u\n",
+	       ubd_state_name(info.state), info.ubdsrv_pid, info.nr_hw_queues,
+	       info.queue_depth);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	ctrl_fd = open(UBD_CONTROL_PATH, O_RDWR);
+	if (ctrl_fd < 0) {
+		perror(UBD_CONTROL_PATH);
+		return 2;
+	}
+	io_uring_queue_init(4, &ctrl_ring, IORING_SETUP_SQE128);
+
+	if (argc == 2 && !strcmp(argv[1], "abuse"))
+		return abuse();
+	if (argc == 4 && !strcmp(argv[1], "churn"))
+		return churn(atoi(argv[2]), atoi(argv[3]));
+	if (argc == 3 && !strcmp(argv[1], "info"))
+		return info(atoi(argv[2]));
+	if (argc == 3 && !strcmp(argv[1], "del")) {
+		int ret = del_dev(atoi(argv[2]));
+
+		if (ret)
+			fprintf(stderr, "del: %s\n", strerror(-ret));
+		return ret ? 1 : 0;
+	}
+	fprintf(stderr, "usage: %s abuse | churn N P | info ID | del ID\n",
+		argv[0]);
+	return 2;
+}

@@ -1,0 +1,241 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
+# ubdctl in the guest: add, list, features, del, and its command line.
+
+source "$BATS_TEST_DIRNAME/common.bash"
+
+setup_file() {
+	ubd_load
+}
+
+teardown() {
+	ubd_cleanup
+}
+
+# serve device $1 with ubd-null in the background (daemon), size $2
+serve_null() {
+	run ubd-null -n "$1" -s "$2" --daemon
+	[ "$status" -eq 0 ] || { echo "ubd-null: $output"; return 1; }
+	[ "$output" = "/dev/ubdb$1" ]
+	test -b "/dev/ubdb$1"
+}
+
+@test "add prints the new id, --show the block device" {
+	run ubdctl add
+	[ "$status" -eq 0 ]
+	[[ $output =~ ^[0-9]+$ ]]
+	[ -e "/sys/class/ubd-char/ubdc$output" ]
+	local first=$output
+
+	run ubdctl add --show
+	[ "$status" -eq 0 ]
+	[[ $output =~ ^/dev/ubdb[0-9]+$ ]]
+	[ "$output" != "/dev/ubdb$first" ]
+	# no disk until a server attaches
+	[ ! -e "$output" ]
+	[ "$(ubdctl list -n -O STATE "${output#/dev/ubdb}")" = DEAD ]
+}
+
+@test "add -n 5, ubd-null -n 5 serves it, list -J tells the truth" {
+	run ubdctl add -n 5 -q 2 -d 64 --max-io 128K
+	[ "$status" -eq 0 ]
+	[ "$output" = 5 ]
+	serve_null 5 64M
+	local pid
+	pid=$(pgrep -x ubd-null)
+	[ -n "$pid" ]
+
+	run ubdctl list -J --output-all 5
+	[ "$status" -eq 0 ]
+	local j=$output
+	q() { jq -c ".ubddevices[0].$1" <<<"$j"; }
+	[ "$(jq '.ubddevices | length' <<<"$j")" -eq 1 ]
+	[ "$(q name)" = '"/dev/ubdb5"' ]
+	[ "$(q id)" = 5 ]
+	[ "$(q state)" = '"LIVE"' ]
+	[ "$(q target)" = '"null"' ]
+	[ "$(q '"back-file"')" = null ]
+	[ "$(q size)" = $((64 << 20)) ]
+	[ "$(q queues)" = 2 ]
+	[ "$(q depth)" = 64 ]
+	[ "$(q '"max-io"')" = $((128 << 10)) ]
+	[ "$(q pid)" = "$pid" ]
+	[ "$(q ro)" = false ]
+	[ "$(q dio)" = false ]
+	[ "$(q '"log-sec"')" = 512 ]
+	[ "$(q fstype)" = null ]
+	[ "$(q mountpoint)" = null ]
+	[[ $(q flags) == *CMD_IOCTL_ENCODE* ]]
+	# the same device in the list of all of them
+	[ "$(ubdctl list -J | jq -c '[.ubddevices[].id]')" = "[5]" ]
+}
+
+@test "list -n -O STATE,ID --raw, and human sizes" {
+	ubdctl add -n 2 >/dev/null
+	ubdctl add -n 4 >/dev/null
+	serve_null 4 1536M
+	run ubdctl list -n --raw -O STATE,ID
+	[ "$status" -eq 0 ]
+	[ "$output" = "DEAD 2
+LIVE 4" ]
+	[ "$(ubdctl list -n -O STATE 4)" = LIVE ]
+	[ "$(ubdctl list -n -O SIZE 4 | tr -d ' ')" = 1.5G ]
+	[ "$(ubdctl list -n -b -O SIZE 4 | tr -d ' ')" = $((1536 << 20)) ]
+	# the heading, and + appends to the default columns
+	[ "$(ubdctl list -O +FLAGS | head -n 1 | xargs)" = \
+	  "NAME ID STATE TARGET SIZE QUEUES DEPTH PID BACK-FILE FLAGS" ]
+}
+
+@test "list with no devices prints nothing; -J an empty array" {
+	run ubdctl list
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run ubdctl list -J
+	[ "$status" -eq 0 ]
+	[ "$(jq -c . <<<"$output")" = '{"ubddevices":[]}' ]
+}
+
+@test "list of a missing id: exit 1 with a message" {
+	run ubdctl list 7
+	[ "$status" -eq 1 ]
+	[ "$output" = "ubdctl: device 7 not found" ]
+}
+
+@test "features lists NEED_GET_DATA, -J a mask" {
+	run ubdctl features
+	[ "$status" -eq 0 ]
+	grep -qx NEED_GET_DATA <<<"$output"
+	grep -qx CMD_IOCTL_ENCODE <<<"$output"
+	run ubdctl features -J
+	[ "$status" -eq 0 ]
+	jq -e '.features | index("NEED_GET_DATA")' <<<"$output"
+	[ "$(jq '.mask' <<<"$output")" -eq $(( (1 << 1) | (1 << 2) | (1 << 6) )) ]
+}
+
+# ubd-null keeps no data, so no file system can be made and mounted on it.
+# The check matches a mount by its device number or, as btrfs needs, by its
+# source: a tmpfs whose source is /dev/ubdb5 stands for a file system on the
+# disk.  A real ext4 mount is left to the ubd-loop suite.
+@test "del refuses a mounted device, naming the mountpoint; --force deletes" {
+	ubdctl add -n 5 >/dev/null
+	serve_null 5 64M
+	mkdir -p /tmp/ubd-mnt5
+	mount -t tmpfs /dev/ubdb5 /tmp/ubd-mnt5
+	[ "$(ubdctl list -n -O MOUNTPOINT 5)" = /tmp/ubd-mnt5 ]
+
+	run ubdctl del 5
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ $output == *"/dev/ubdb5 is mounted on /tmp/ubd-mnt5"* ]]
+	[ "$(ubd_ids)" = 5 ]
+
+	run ubdctl del --force 5
+	[ "$status" -eq 0 ]
+	[ -z "$(ubd_ids)" ]
+	no_servers
+	umount /tmp/ubd-mnt5
+}
+
+@test "del waits for the device to go and the server to exit" {
+	ubdctl add -n 3 >/dev/null
+	serve_null 3 16M
+	local pid
+	pid=$(ubdctl list -n -O PID 3 | tr -d ' ')
+	[ -n "$pid" ]
+	run ubdctl del 3
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ ! -e /sys/class/ubd-char/ubdc3 ]
+	[ ! -e /proc/"$pid" ] || grep -q '^State:.*Z' /proc/"$pid"/status
+	# the id can be taken again at once
+	[ "$(ubdctl add -n 3)" = 3 ]
+}
+
+@test "del of an unknown id, and a double del, exit 1" {
+	run ubdctl del 7
+	[ "$status" -eq 1 ]
+	[ "$output" = "ubdctl: device 7 not found" ]
+	ubdctl add -n 6 >/dev/null
+	run ubdctl del 6
+	[ "$status" -eq 0 ]
+	run ubdctl del 6
+	[ "$status" -eq 1 ]
+	[ "$output" = "ubdctl: device 6 not found" ]
+}
+
+@test "del -a deletes every device, served or not" {
+	ubdctl add -n 1 >/dev/null
+	ubdctl add -n 8 >/dev/null
+	serve_null 8 16M
+	run ubdctl del -a
+	[ "$status" -eq 0 ]
+	[ -z "$(ubd_ids)" ]
+	no_servers
+	run ubdctl del -a 1
+	[ "$status" -eq 2 ]
+}
+
+@test "bad values: exit 2, one line naming the value, no device left" {
+	local args
+	while IFS='|' read -r args value; do
+		# shellcheck disable=SC2086
+		run ubdctl add $args
+		echo "add $args: $status: $output"
+		[ "$status" -eq 2 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ ${lines[0]} == ubdctl:*"'$value'"* ]]
+		[ -z "$(ubd_ids)" ]
+	done <<-EOF
+		-d 0|0
+		-d 5000|5000
+		-q 0|0
+		-q 1000|1000
+		-d 12abc|12abc
+		--max-io 3000|3000
+		--max-io 6K|6K
+		-n 99999999|99999999
+	EOF
+	run ubdctl del --timeout 0 1
+	[ "$status" -eq 2 ]
+	[[ $output == *"'0'"* ]]
+}
+
+@test "unknown command: exit 2 with the Try line" {
+	run ubdctl frobnicate
+	[ "$status" -eq 2 ]
+	[ "${lines[-1]}" = "Try 'ubdctl --help' for more information." ]
+	run ubdctl
+	[ "$status" -eq 2 ]
+	run ubdctl list --frob
+	[ "$status" -eq 2 ]
+	[ "${lines[-1]}" = "Try 'ubdctl --help' for more information." ]
+	run ubdctl list -O NOPE
+	[ "$status" -eq 2 ]
+	[[ $output == *"'NOPE'"* ]]
+}
+
+@test "--help: stdout, exit 0, for ubdctl and each command" {
+	ubdctl --help >/tmp/help.out 2>/tmp/help.err
+	[ ! -s /tmp/help.err ]
+	grep -q '^Usage:' /tmp/help.out
+	grep -q 'For more details see ubdctl(8).' /tmp/help.out
+	local cmd
+	for cmd in add del list features; do
+		ubdctl "$cmd" --help >/tmp/help.out 2>/tmp/help.err
+		[ ! -s /tmp/help.err ]
+		grep -q "ubdctl \[options\] $cmd" /tmp/help.out
+	done
+	run ubdctl --version
+	[ "$status" -eq 0 ]
+	[[ $output == "ubdctl from ubd "* ]]
+}
+
+@test "a write error on stdout is exit 2" {
+	run bash -c 'ubdctl features >/dev/full'
+	[ "$status" -eq 2 ]
+	[[ $output == *"write error"* ]]
+}
+
+@test "module unloads cleanly" {
+	ubd_assert_unload
+}

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* libubd helpers that need no driver: numbers, names, state files. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ubd.h"
+#include "tap.h"
+
+static void size_ok(const char *s, uint64_t want)
+{
+	uint64_t v = 0;
+	int ret = ubd_parse_size(s, &v);
+
+	t_ok(ret == 0 && v == want, "size '%s' = %llu (ret %d, got %llu)", s,
+	     (unsigned long long)want, ret, (unsigned long long)v);
+}
+
+static void size_bad(const char *s, int want)
+{
+	uint64_t v;
+	int ret = ubd_parse_size(s, &v);
+
+	t_ok(ret == want, "size '%s' rejected with %d (got %d)", s, want, ret);
+}
+
+static void uint_case(const char *s, uint64_t min, uint64_t max, int want)
+{
+	uint64_t v;
+	int ret = ubd_parse_uint(s, min, max, &v);
+
+	t_ok(ret == want, "uint '%s' in %llu..%llu -> %d (got %d)", s,
+	     (unsigned long long)min, (unsigned long long)max, want, ret);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/ubd-test-state-XXXXXX";
+	struct ubd_state st = { 0 }, back;
+
+	size_ok("0", 0);
+	size_ok("4096", 4096);
+	size_ok("64K", 64 << 10);
+	size_ok("64k", 64 << 10);
+	size_ok("1M", 1 << 20);
+	size_ok("1MiB", 1 << 20);
+	size_ok("1MB", 1000000);
+	size_ok("2G", 2ULL << 30);
+	size_ok("1T", 1ULL << 40);
+	size_ok("15E", 15ULL << 60);
+	size_bad("16E", -ERANGE);
+	size_bad("", -EINVAL);
+	size_bad("12abc", -EINVAL);
+	size_bad("-1", -EINVAL);
+	size_bad(" 1", -EINVAL);
+	size_bad("1.5G", -EINVAL);
+	size_bad("1Mx", -EINVAL);
+	size_bad("99999999999999999999", -ERANGE);
+	size_bad("100000E", -ERANGE);
+
+	uint_case("1", 1, 4096, 0);
+	uint_case("4096", 1, 4096, 0);
+	uint_case("0", 1, 4096, -ERANGE);
+	uint_case("5000", 1, 4096, -ERANGE);
+	uint_case("12abc", 1, 4096, -EINVAL);
+	uint_case("", 1, 4096, -EINVAL);
+	uint_case("-3", 0, 10, -EINVAL);
+	uint_case("+3", 0, 10, -EINVAL);
+
+	t_ok(!strcmp(ubd_state_name(UBD_S_DEV_LIVE), "LIVE"), "state LIVE");
+	t_ok(!strcmp(ubd_state_name(UBD_S_DEV_DEAD), "DEAD"), "state DEAD");
+	t_ok(!strcmp(ubd_state_name(99), "UNKNOWN"), "state 99 UNKNOWN");
+	t_ok(!strcmp(ubd_feature_name(2), "NEED_GET_DATA"), "bit 2 name");
+	t_ok(!strcmp(ubd_feature_name(19), "SHMEM_ZC"), "bit 19 name");
+	t_ok(ubd_feature_name(63) == NULL, "bit 63 has no name");
+
+	/* state file round trip, and a stale one is ignored */
+	if (!mkdtemp(dir)) {
+		t_ok(0, "mkdtemp: %m");
+		return t_done();
+	}
+	setenv("UBD_RUN_DIR", dir, 1);
+	st.pid = getpid();
+	snprintf(st.target, sizeof(st.target), "loop");
+	snprintf(st.backing_file, sizeof(st.backing_file), "/srv/a b.img");
+	st.direct_io = true;
+	t_ok(ubd_state_write(7, &st) == 0, "state written");
+	t_ok(ubd_state_read(7, &back) == 0 && back.pid == st.pid &&
+	     !strcmp(back.target, "loop") &&
+	     !strcmp(back.backing_file, "/srv/a b.img") && back.direct_io &&
+	     !back.read_only, "state read back");
+	st.pid = INT_MAX - 1;	/* no such process */
+	t_ok(ubd_state_write(8, &st) == 0, "stale state written");
+	t_ok(ubd_state_read(8, &back) == -ESRCH && back.pid == 0,
+	     "stale state ignored");
+	ubd_state_remove(7);
+	ubd_state_remove(8);
+	t_ok(ubd_state_read(7, &back) == -ENOENT, "state removed");
+	t_ok(rmdir(dir) == 0, "no file left behind");
+	return t_done();
+}
