@@ -34,7 +34,7 @@ static int ubd_validate_dev_info(const struct ubd_ctrl_cmd *h,
 		return -EINVAL;
 	}
 	if (h->dev_id != U32_MAX && h->dev_id >= UBD_MINORS) {
-		pr_warn("%s: dev_id %u over %u\n", __func__, h->dev_id,
+		pr_warn("%s: dev_id %u over %lu\n", __func__, h->dev_id,
 			UBD_MINORS - 1);
 		return -EINVAL;
 	}
@@ -50,7 +50,7 @@ static int ubd_validate_dev_info(const struct ubd_ctrl_cmd *h,
 	}
 	if (info->max_io_buf_bytes > UBD_MAX_IO_BUF_BYTES ||
 	    (info->max_io_buf_bytes && info->max_io_buf_bytes < PAGE_SIZE)) {
-		pr_warn("%s: max_io_buf_bytes %u not in %lu..%u\n", __func__,
+		pr_warn("%s: max_io_buf_bytes %u not in %lu..%lu\n", __func__,
 			info->max_io_buf_bytes, PAGE_SIZE,
 			UBD_MAX_IO_BUF_BYTES);
 		return -EINVAL;
@@ -193,8 +193,9 @@ int ubd_validate_params(const struct ubd_device *ub, struct ubd_params *p)
 	if (b->max_sectors > max_sectors ||
 	    b->max_sectors < (PAGE_SIZE >> SECTOR_SHIFT))
 		return -EINVAL;
-	if (b->chunk_sectors && (!is_power_of_2(b->chunk_sectors) ||
-	    b->chunk_sectors < (1U << (b->logical_bs_shift - SECTOR_SHIFT))))
+	if (b->chunk_sectors &&
+	    (!is_power_of_2(b->chunk_sectors) ||
+	     b->chunk_sectors < (1U << (b->logical_bs_shift - SECTOR_SHIFT))))
 		return -EINVAL;
 	/* the size in bytes must fit a loff_t */
 	if (b->dev_sectors > (U64_MAX >> (SECTOR_SHIFT + 1)))

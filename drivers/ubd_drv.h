@@ -18,9 +18,9 @@
 #include <linux/workqueue.h>
 #include <linux/ubd_cmd.h>
 
-#define UBD_MINORS		(1U << MINORBITS)
+#define UBD_MINORS		BIT(MINORBITS)
 /* largest io a server may ask to buffer: the user-copy offset limit */
-#define UBD_MAX_IO_BUF_BYTES	(1U << UBD_IO_BUF_BITS)
+#define UBD_MAX_IO_BUF_BYTES	BIT(UBD_IO_BUF_BITS)
 #define UBD_DEF_IO_BUF_BYTES	(512U << 10)
 
 /* how often a live device looks for a dead server */
@@ -40,8 +40,10 @@
 enum {
 	/* a FETCH or COMMIT_AND_FETCH command is parked in io->cmd */
 	UBD_IO_ACTIVE,
-	/* the request was handed to the server; whoever clears this bit
-	 * (commit or abort) completes the request */
+	/*
+	 * the request was handed to the server; whoever clears this bit
+	 * (commit or abort) completes the request
+	 */
 	UBD_IO_OWNED,
 	/* WRITE handed over without data: waiting for NEED_GET_DATA */
 	UBD_IO_NEED_DATA,

@@ -114,6 +114,9 @@
 #define UBD_MAX_QUEUE_DEPTH		4096
 
 /*
+ * (checkpatch prefers BIT_ULL(); that macro does not exist for user space,
+ * so this header spells the shifts out.)
+ *
  * Feature flags: ubd_ctrl_dev_info.flags.  ADD_DEV masks the bits the driver
  * does not know and copies the result back, so a server must compare what it
  * asked for with what it got.  All are 64-bit (1ULL) on purpose.
@@ -122,8 +125,10 @@
 #define UBD_F_SUPPORT_ZERO_COPY		(1ULL << 0)
 /* complete io commands from task work (always done by ubd_drv) */
 #define UBD_F_URING_CMD_COMP_IN_TASK	(1ULL << 1)
-/* WRITE is first delivered with UBD_IO_RES_NEED_GET_DATA; the server then
- * sends UBD_IO_NEED_GET_DATA with the buffer the data is copied to */
+/*
+ * WRITE is first delivered with UBD_IO_RES_NEED_GET_DATA; the server then
+ * sends UBD_IO_NEED_GET_DATA with the buffer the data is copied to
+ */
 #define UBD_F_NEED_GET_DATA		(1ULL << 2)
 /* the device outlives its server; a new server can take it over */
 #define UBD_F_USER_RECOVERY		(1ULL << 3)
@@ -176,9 +181,11 @@ struct ubd_ctrl_cmd {
 	__u16	len;		/* bytes of the buffer at addr, IN or OUT */
 	__u64	addr;		/* user buffer of the command */
 	__u64	data[1];	/* inline argument: pid, queue id, sectors... */
-	__u16	dev_path_len;	/* GET_DEV_INFO2, unprivileged devices: the
-				 * buffer at addr starts with this many bytes
-				 * of the /dev/ubdcN path */
+	/*
+	 * GET_DEV_INFO2, unprivileged devices: the buffer at addr starts
+	 * with this many bytes of the /dev/ubdcN path
+	 */
+	__u16	dev_path_len;
 	__u16	pad;
 	__u32	reserved;
 };
@@ -197,8 +204,7 @@ struct ubd_ctrl_dev_info {
 	__s32	ubdsrv_pid;	/* driver: pid given to START_DEV */
 	__u32	pad1;
 	__u64	flags;		/* UBD_F_*: wanted, then granted */
-	__u64	ubdsrv_flags;	/* for the server's own use; never read by
-				 * the driver */
+	__u64	ubdsrv_flags;	/* the server's own; the driver ignores it */
 	__u32	owner_uid;	/* driver: creator's uid */
 	__u32	owner_gid;	/* driver: creator's gid */
 	__u64	reserved1;
@@ -277,6 +283,7 @@ struct ubd_auto_buf_reg {
 	__u8	reserved0;
 	__u32	reserved1;
 };
+
 #define UBD_AUTO_BUF_REG_FALLBACK	(1 << 0)
 
 static inline __u64 ubd_auto_buf_reg_to_sqe_addr(const struct ubd_auto_buf_reg *r)
@@ -300,6 +307,7 @@ struct ubd_batch_io {
 	__u8	reserved;
 	__u64	reserved2;
 };
+
 #define UBD_BATCH_F_HAS_ZONE_LBA	(1 << 0)
 #define UBD_BATCH_F_HAS_BUF_ADDR	(1 << 1)
 #define UBD_BATCH_F_AUTO_BUF_REG_FALLBACK (1 << 2)
@@ -310,6 +318,7 @@ struct ubd_shmem_buf_reg {
 	__u32	len;
 	__u32	flags;		/* UBD_SHMEM_BUF_READ_ONLY */
 };
+
 #define UBD_SHMEM_BUF_READ_ONLY		(1 << 0)
 
 /* ---- device parameters: SET_PARAMS / GET_PARAMS ---- */
@@ -406,10 +415,9 @@ struct ubd_params {
  * Every size and offset above is ABI: checked at compile time, in the kernel
  * and in user space alike.
  */
+/* (C11 spells it _Static_assert, which checkpatch takes for CamelCase) */
 #ifdef __cplusplus
 #define UBD_ABI_ASSERT(expr, msg) static_assert(expr, msg)
-#elif defined(__KERNEL__)
-#define UBD_ABI_ASSERT(expr, msg) _Static_assert(expr, msg)
 #else
 #define UBD_ABI_ASSERT(expr, msg) _Static_assert(expr, msg)
 #endif
