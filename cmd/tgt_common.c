@@ -103,6 +103,11 @@ int tgt_common_opt(int c, const char *arg, struct ubd_dev_opts *o,
 	case OPT_CONTROL:
 		o->control = arg;
 		return 1;
+	case OPT_FAULT:
+		if (ubd_parse_fault(arg, &o->fault))
+			tgt_usage_error("invalid fault '%s': expected delay=MS (0..600000), silent, stall-queue=N or exit-queue=N",
+					arg);
+		return 1;
 	case 'h':
 		usage();
 		exit(EXIT_SUCCESS);
@@ -126,6 +131,8 @@ void tgt_common_usage(FILE *out)
 	      "     --daemon           fork once live, print the block device\n"
 	      "     --foreground       stay in the foreground (the default)\n"
 	      "     --control <path>   control node (default /dev/ubd-control)\n"
+	      "     --fault <fault>    for testing: delay=MS, silent,\n"
+	      "                          stall-queue=N or exit-queue=N\n"
 	      " -h, --help             display this help\n"
 	      " -V, --version          display version\n", out);
 }

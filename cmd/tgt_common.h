@@ -15,6 +15,7 @@ enum {
 	OPT_DAEMON,
 	OPT_FOREGROUND,
 	OPT_CONTROL,
+	OPT_FAULT,
 	/* a target's own long-only options start here */
 	OPT_TGT_FIRST = CHAR_MAX + 32,
 };
@@ -29,6 +30,7 @@ enum {
 	{ "daemon",	no_argument,	   NULL, OPT_DAEMON },		\
 	{ "foreground",	no_argument,	   NULL, OPT_FOREGROUND },	\
 	{ "control",	required_argument, NULL, OPT_CONTROL },		\
+	{ "fault",	required_argument, NULL, OPT_FAULT },		\
 	{ "help",	no_argument,	   NULL, 'h' },			\
 	{ "version",	no_argument,	   NULL, 'V' }
 

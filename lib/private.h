@@ -27,6 +27,7 @@ enum {
 	IO_FREE,		/* not fetched (or aborted): nothing to do */
 	IO_WAITING,		/* FETCH or COMMIT_AND_FETCH is in the kernel */
 	IO_TARGET,		/* the target is working on it */
+	IO_HELD,		/* a test fault keeps it from the target */
 };
 
 struct ubd_io {
@@ -47,6 +48,11 @@ struct ubd_queue {
 	unsigned int nr_waiting;	/* commands parked in the driver */
 	unsigned int nr_tgt_inflight;	/* target SQEs not yet completed */
 	bool stopping;			/* an ABORT came: refetch nothing */
+	enum ubd_fault_kind fault;	/* the test fault of this queue */
+	struct __kernel_timespec fault_delay;
+	unsigned int nr_fault_timers;	/* delay timers in the ring */
+	bool fault_exit;		/* die like a crashed thread */
+	bool ring_left;			/* ... leaving its ring to be closed */
 	int error;			/* why the thread ended, -errno */
 	void *tgt_data;
 	struct ubd_io ios[];

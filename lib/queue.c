@@ -18,8 +18,10 @@
 
 #include "private.h"
 
-/* user_data of driver commands: the tag, and bit 63 clear */
+/* user_data of driver commands: the tag, and bits 62, 63 clear */
 #define UBD_CMD_USER_DATA(tag, nr)	((uint64_t)(tag) | (uint64_t)(nr) << 16)
+/* user_data of the timers of the delay fault */
+#define UBD_FAULT_TIMER			(1ULL << 62)
 
 static size_t page_round(size_t n)
 {
@@ -112,6 +114,45 @@ void ubd_complete_io(struct ubd_queue *q, int tag, int res)
 	}
 }
 
+/*
+ * Test faults: keep a new io from the target (for a while, or for ever),
+ * or let the thread die.  True when the io was taken.
+ */
+static bool fault_take_io(struct ubd_queue *q, int tag)
+{
+	struct io_uring_sqe *sqe;
+
+	switch (q->fault) {
+	case UBD_FAULT_DELAY:
+		sqe = queue_get_sqe(q);
+		if (!sqe)
+			return false;
+		io_uring_prep_timeout(sqe, &q->fault_delay, 0, 0);
+		sqe->user_data = UBD_FAULT_TIMER | tag;
+		q->nr_fault_timers++;
+		return true;
+	case UBD_FAULT_SILENT:
+	case UBD_FAULT_STALL_QUEUE:
+		q->ios[tag].state = IO_HELD;
+		return true;
+	case UBD_FAULT_EXIT_QUEUE:
+		q->fault_exit = true;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void fault_timer_done(struct ubd_queue *q, int tag)
+{
+	int ret;
+
+	q->nr_fault_timers--;
+	ret = q->dev->ops->queue_io(q, tag, &q->descs[tag]);
+	if (ret < 0)
+		ubd_complete_io(q, tag, ret);
+}
+
 static void handle_driver_cqe(struct ubd_queue *q, int tag, int res)
 {
 	struct ubd_io *io = &q->ios[tag];
@@ -141,6 +182,8 @@ static void handle_driver_cqe(struct ubd_queue *q, int tag, int res)
 	}
 
 	io->state = IO_TARGET;
+	if (q->fault && fault_take_io(q, tag))
+		return;
 	ret = q->dev->ops->queue_io(q, tag, &q->descs[tag]);
 	if (ret < 0)
 		ubd_complete_io(q, tag, ret);
@@ -158,6 +201,10 @@ static void handle_cqe(struct ubd_queue *q, const struct io_uring_cqe *cqe)
 	}
 	if ((unsigned int)tag >= q->depth)
 		return;
+	if (ud & UBD_FAULT_TIMER) {
+		fault_timer_done(q, tag);
+		return;
+	}
 	handle_driver_cqe(q, tag, cqe->res);
 }
 
@@ -165,8 +212,10 @@ static bool queue_done(const struct ubd_queue *q)
 {
 	unsigned int tag;
 
-	if (!q->stopping || q->nr_waiting || q->nr_tgt_inflight)
+	if (!q->stopping || q->nr_waiting || q->nr_tgt_inflight ||
+	    q->nr_fault_timers)
 		return false;
+	/* held ios are not waited for: their requests were failed */
 	for (tag = 0; tag < q->depth; tag++)
 		if (q->ios[tag].state == IO_TARGET)
 			return false;
@@ -175,7 +224,7 @@ static bool queue_done(const struct ubd_queue *q)
 
 static void queue_loop(struct ubd_queue *q)
 {
-	while (!queue_done(q)) {
+	while (!queue_done(q) && !q->fault_exit) {
 		struct io_uring_cqe *cqe;
 		unsigned int head, n = 0;
 		int ret;
@@ -307,9 +356,33 @@ static void *queue_thread(void *arg)
 	}
 	queue_started(q);
 	queue_loop(q);
+	if (q->fault_exit) {
+		/* like a crash: the ring stays as it is, the task ends */
+		ubd_err("queue %d: exiting on the exit-queue test fault\n",
+			q->q_id);
+		q->ring_left = true;
+		queue_thread_exit(q);
+		return NULL;
+	}
 	io_uring_queue_exit(&q->ring);
 	queue_thread_exit(q);
 	return NULL;
+}
+
+static enum ubd_fault_kind queue_fault(const struct ubd_fault *f, int q_id,
+				       struct __kernel_timespec *delay)
+{
+	switch (f->kind) {
+	case UBD_FAULT_DELAY:
+		delay->tv_sec = f->arg / 1000;
+		delay->tv_nsec = (f->arg % 1000) * 1000000L;
+		return f->kind;
+	case UBD_FAULT_STALL_QUEUE:
+	case UBD_FAULT_EXIT_QUEUE:
+		return (int)f->arg == q_id ? f->kind : UBD_FAULT_NONE;
+	default:
+		return f->kind;
+	}
 }
 
 int ubd_queue_create(struct ubd_dev *dev, int q_id, struct ubd_queue **out)
@@ -329,6 +402,7 @@ int ubd_queue_create(struct ubd_dev *dev, int q_id, struct ubd_queue **out)
 	q->q_id = q_id;
 	q->depth = depth;
 	q->descs_size = page_round(depth * sizeof(struct ubd_io_desc));
+	q->fault = queue_fault(&dev->opts.fault, q_id, &q->fault_delay);
 
 	p = mmap(NULL, q->descs_size, PROT_READ, MAP_SHARED | MAP_POPULATE,
 		 dev->char_fd, UBDSRV_CMD_BUF_OFFSET + q_id * stride);
@@ -378,6 +452,8 @@ void ubd_queue_destroy(struct ubd_queue *q)
 {
 	if (!q)
 		return;
+	if (q->ring_left)
+		io_uring_queue_exit(&q->ring);
 	munmap(q->bufs, (size_t)q->depth * q->dev->info.max_io_buf_bytes);
 	munmap((void *)q->descs, q->descs_size);
 	free(q);

@@ -118,6 +118,26 @@ struct ubd_tgt_ops {
 	void *reserved[4];
 };
 
+/*
+ * Test-only faults a server can be told to inject, to exercise the
+ * driver's handling of slow, silent and crashing servers.
+ */
+enum ubd_fault_kind {
+	UBD_FAULT_NONE,
+	UBD_FAULT_DELAY,	/* every io waits arg ms before the target */
+	UBD_FAULT_SILENT,	/* no io is ever answered */
+	UBD_FAULT_STALL_QUEUE,	/* queue arg answers no io */
+	UBD_FAULT_EXIT_QUEUE,	/* queue arg's thread dies at its first io */
+};
+
+struct ubd_fault {
+	enum ubd_fault_kind kind;
+	unsigned int arg;
+};
+
+/* "delay=MS", "silent", "stall-queue=N", "exit-queue=N"; 0 or -EINVAL */
+int ubd_parse_fault(const char *spec, struct ubd_fault *fault);
+
 /* how a target was asked to run: from the common command line */
 struct ubd_dev_opts {
 	const char *control;	/* control node, NULL: default */
@@ -127,8 +147,7 @@ struct ubd_dev_opts {
 	unsigned int max_io;	/* bytes, 0: default (512 KiB) */
 	bool read_only;
 	bool daemon;		/* fork once live, print the block device */
-	/* test-only: stall queue N (see ubd-null(8)), -1 none */
-	int stall_queue;
+	struct ubd_fault fault;	/* test-only, see ubd-null(8) */
 };
 
 /*

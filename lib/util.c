@@ -130,3 +130,36 @@ int ubd_parse_size(const char *str, uint64_t *out)
 	*out = v * mult;
 	return 0;
 }
+
+int ubd_parse_fault(const char *spec, struct ubd_fault *fault)
+{
+	static const struct {
+		const char *name;
+		enum ubd_fault_kind kind;
+		uint64_t max;		/* of the argument; 0: none taken */
+	} faults[] = {
+		{ "delay",	 UBD_FAULT_DELAY,	600000 },
+		{ "silent",	 UBD_FAULT_SILENT,	0 },
+		{ "stall-queue", UBD_FAULT_STALL_QUEUE,	UBD_MAX_NR_QUEUES - 1 },
+		{ "exit-queue",	 UBD_FAULT_EXIT_QUEUE,	UBD_MAX_NR_QUEUES - 1 },
+	};
+	const char *eq = strchr(spec, '=');
+	size_t len = eq ? (size_t)(eq - spec) : strlen(spec);
+	unsigned int i;
+
+	for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		uint64_t v = 0;
+
+		if (strlen(faults[i].name) != len ||
+		    strncmp(spec, faults[i].name, len))
+			continue;
+		if (!faults[i].max != !eq)
+			return -EINVAL;
+		if (eq && ubd_parse_uint(eq + 1, 0, faults[i].max, &v))
+			return -EINVAL;
+		fault->kind = faults[i].kind;
+		fault->arg = v;
+		return 0;
+	}
+	return -EINVAL;
+}
