@@ -12,6 +12,7 @@
 #include <linux/completion.h>
 #include <linux/device.h>
 #include <linux/io_uring.h>
+#include <linux/llist.h>
 #include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
@@ -54,12 +55,16 @@ enum {
 /*
  * One tag.  Between queue_rq taking the parked command (clearing ACTIVE) and
  * the task work delivering the request (setting OWNED) neither bit is set:
- * the task work alone owns both the command and the request then.
+ * the batch it is in owns both the command and the request then.
  */
 struct ubd_io {
 	unsigned long		flags;
 	u64			addr;	/* the server's buffer for this tag */
 	struct io_uring_cmd	*cmd;
+	/* on ubq->batch while queue_rq gathers a batch */
+	struct llist_node	node;
+	/* the leader of a batch: the rest of it, delivered by its task work */
+	struct llist_node	*batch;
 };
 
 struct ubd_queue {
@@ -75,6 +80,8 @@ struct ubd_queue {
 	 */
 	struct task_struct	*daemon;
 	unsigned int		nr_io_ready;	/* protected by ub->mutex */
+	/* ios taken by queue_rq, not yet handed to a task work */
+	struct llist_head	batch;
 	struct ubd_io_desc	*descs;		/* mmap'd read-only by the server */
 	struct ubd_io		ios[];
 };

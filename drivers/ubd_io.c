@@ -4,12 +4,12 @@
  *
  * Each tag of each queue has one io_uring command of the server parked in
  * the driver (FETCH_REQ, later COMMIT_AND_FETCH_REQ).  queue_rq takes the
- * command of the request's tag and completes it from task work in the
- * server's thread, after describing the request in the mmap'd descriptor
- * and copying WRITE data to the server's buffer.  The server answers with
- * COMMIT_AND_FETCH_REQ, which completes the request (copying READ data back)
- * and parks the command again.  io_uring batches the task work, so a burst
- * of requests wakes the server once.
+ * command of the request's tag; at the end of each dispatch batch one task
+ * work in the server's thread describes every request of the batch in the
+ * mmap'd descriptors, copies WRITE data to the server's buffers and
+ * completes their commands, so a burst of requests wakes the server once.
+ * The server answers with COMMIT_AND_FETCH_REQ, which completes the request
+ * (copying READ data back) and parks the command again.
  */
 #include "ubd_drv.h"
 
@@ -125,17 +125,17 @@ static void ubd_kick_monitor(struct ubd_device *ub)
 }
 
 /*
- * Task work, in the server's thread (or in io_uring's fallback worker when
- * that thread is exiting): hand the request over.  Owns the command and the
- * request until it sets OWNED or completes both.
+ * Hand one request to the server: describe it, copy WRITE data, complete
+ * its command.  In task work, in the server's thread -- or in io_uring's
+ * fallback worker when that thread is exiting, where the request fails.
  */
-static void ubd_rq_task_work(struct io_uring_cmd *cmd, unsigned int issue_flags)
+static void ubd_deliver(struct ubd_queue *ubq, struct ubd_io *io,
+			unsigned int issue_flags)
 {
-	struct ubd_cmd_pdu *pdu = ubd_cmd_pdu(cmd);
-	struct ubd_queue *ubq = pdu->ubq;
-	struct ubd_io *io = &ubq->ios[pdu->tag];
-	struct ubd_io_desc *iod = &ubq->descs[pdu->tag];
-	struct request *req = ubd_tag_to_rq(ubq, pdu->tag);
+	unsigned int tag = io - ubq->ios;
+	struct io_uring_cmd *cmd = io->cmd;
+	struct ubd_io_desc *iod = &ubq->descs[tag];
+	struct request *req = ubd_tag_to_rq(ubq, tag);
 
 	if (unlikely(current != ubq->daemon || (current->flags & PF_EXITING) ||
 		     READ_ONCE(ubq->dead))) {
@@ -170,12 +170,53 @@ static void ubd_rq_task_work(struct io_uring_cmd *cmd, unsigned int issue_flags)
 	io_uring_cmd_done(cmd, UBD_IO_RES_OK, 0, issue_flags);
 }
 
+/* the task work of a batch's leader: deliver the batch, leader last */
+static void ubd_batch_task_work(struct io_uring_cmd *cmd,
+				unsigned int issue_flags)
+{
+	struct ubd_cmd_pdu *pdu = ubd_cmd_pdu(cmd);
+	struct ubd_queue *ubq = pdu->ubq;
+	struct ubd_io *leader = &ubq->ios[pdu->tag];
+	struct llist_node *node = leader->batch;
+
+	while (node) {
+		/* read on before the io can be reused */
+		struct llist_node *next = node->next;
+
+		ubd_deliver(ubq, llist_entry(node, struct ubd_io, node),
+			    issue_flags);
+		node = next;
+	}
+	ubd_deliver(ubq, leader, issue_flags);
+}
+
+/*
+ * Wake the server once for all the requests queue_rq gathered.  The first
+ * io leads: it takes the rest as its own chain, so each io belongs to
+ * exactly one task work and no command is completed while a task work
+ * still points at it.  Safe against a concurrent dispatch on this hctx:
+ * llist_del_all() gives every io to one batch only.
+ */
+static void ubd_dispatch_batch(struct ubd_queue *ubq)
+{
+	struct llist_node *first = llist_del_all(&ubq->batch);
+	struct ubd_io *leader;
+
+	if (!first)
+		return;
+	first = llist_reverse_order(first);
+	leader = llist_entry(first, struct ubd_io, node);
+	leader->batch = first->next;
+	io_uring_cmd_complete_in_task(leader->cmd, ubd_batch_task_work);
+}
+
 static blk_status_t ubd_queue_rq(struct blk_mq_hw_ctx *hctx,
 				 const struct blk_mq_queue_data *bd)
 {
 	struct ubd_queue *ubq = hctx->driver_data;
 	struct request *req = bd->rq;
 	struct ubd_io *io = &ubq->ios[req->tag];
+	blk_status_t ret = BLK_STS_OK;
 
 	switch (req_op(req)) {
 	case REQ_OP_READ:
@@ -185,17 +226,32 @@ static blk_status_t ubd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	case REQ_OP_WRITE_ZEROES:
 		break;
 	default:
-		return BLK_STS_NOTSUPP;
+		ret = BLK_STS_NOTSUPP;
+		goto out;
 	}
-	if (unlikely(READ_ONCE(ubq->dead)))
-		return BLK_STS_IOERR;
+	if (unlikely(READ_ONCE(ubq->dead))) {
+		ret = BLK_STS_IOERR;
+		goto out;
+	}
 
 	blk_mq_start_request(req);
 	/* the abort path may have taken the command first */
-	if (unlikely(!test_and_clear_bit(UBD_IO_ACTIVE, &io->flags)))
-		return BLK_STS_IOERR;
-	io_uring_cmd_complete_in_task(io->cmd, ubd_rq_task_work);
-	return BLK_STS_OK;
+	if (unlikely(!test_and_clear_bit(UBD_IO_ACTIVE, &io->flags))) {
+		ret = BLK_STS_IOERR;
+		goto out;
+	}
+	llist_add(&io->node, &ubq->batch);
+out:
+	/* a failed last request still ends the batch before it */
+	if (bd->last)
+		ubd_dispatch_batch(ubq);
+	return ret;
+}
+
+/* blk-mq stopped short of a bd->last request: send what we gathered */
+static void ubd_commit_rqs(struct blk_mq_hw_ctx *hctx)
+{
+	ubd_dispatch_batch(hctx->driver_data);
 }
 
 /*
@@ -218,6 +274,7 @@ static int ubd_init_hctx(struct blk_mq_hw_ctx *hctx, void *driver_data,
 
 const struct blk_mq_ops ubd_mq_ops = {
 	.queue_rq	= ubd_queue_rq,
+	.commit_rqs	= ubd_commit_rqs,
 	.init_hctx	= ubd_init_hctx,
 	.timeout	= ubd_timeout,
 };
@@ -473,6 +530,20 @@ static int ubd_ch_open(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+/*
+ * A dying server's file table closes /dev/ubdcN early in its exit, while
+ * its ring (and our parked commands in it) still pin the file, so release
+ * will not come yet: look for the dead server now, not at the next tick.
+ */
+static int ubd_ch_flush(struct file *filp, fl_owner_t id)
+{
+	struct ubd_device *ub = filp->private_data;
+
+	if (current->flags & PF_EXITING)
+		ubd_kick_monitor(ub);
+	return 0;
+}
+
 static int ubd_ch_release(struct inode *inode, struct file *filp)
 {
 	struct ubd_device *ub = filp->private_data;
@@ -512,6 +583,7 @@ static int ubd_ch_mmap(struct file *filp, struct vm_area_struct *vma)
 const struct file_operations ubd_ch_fops = {
 	.owner		= THIS_MODULE,
 	.open		= ubd_ch_open,
+	.flush		= ubd_ch_flush,
 	.release	= ubd_ch_release,
 	.llseek		= no_llseek,
 	.uring_cmd	= ubd_ch_uring_cmd,

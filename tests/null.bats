@@ -81,7 +81,8 @@ CTLTEST="$UBD_BUILDDIR/tests/ubd-ctltest"
 	[ -z "$(ubd_ids)" ]
 }
 
-# time from kill -9 of the server to the error of an in-flight reader
+# KILL_SECS: time from kill -9 of the server to the end of the reader $1,
+# which must be our child (so not in a subshell: no $(...) around this)
 kill_to_error() {
 	local reader=$1 t0 t1
 	sleep 1
@@ -89,15 +90,17 @@ kill_to_error() {
 	kill -9 "$SERVER_PID"
 	wait "$reader" || true
 	t1=$(date +%s.%N)
-	echo "$t0 $t1" | awk '{ printf "%.3f\n", $2 - $1 }'
+	KILL_SECS=$(echo "$t0 $t1" | awk '{ printf "%.3f", $2 - $1 }')
 }
 
 @test "kill -9 of the server: in-flight io fails within 1 s, device is DEAD and deletable" {
 	serve_bg /dev/ubdb0 ubd-null -q 2 -s 1G
 	dd if=/dev/ubdb0 of=/dev/null bs=4k iflag=direct 2>"$BATS_TEST_TMPDIR/dd.err" &
 	local dd=$!
-	secs=$(kill_to_error $dd)
+	kill_to_error $dd
+	secs=$KILL_SECS
 	echo "# dd failed ${secs}s after kill -9" >&3
+	echo "dd said:"; cat "$BATS_TEST_TMPDIR/dd.err"
 	grep -qi "error" "$BATS_TEST_TMPDIR/dd.err"
 	awk -v s="$secs" 'BEGIN { exit !(s < 1.0) }'
 
@@ -114,7 +117,8 @@ kill_to_error() {
 		--ioengine=io_uring --direct=1 --runtime=60 --time_based \
 		--output="$BATS_TEST_TMPDIR/fio.out" &
 	local fio=$!
-	secs=$(kill_to_error $fio)
+	kill_to_error $fio
+	secs=$KILL_SECS
 	echo "# fio ended ${secs}s after kill -9" >&3
 	awk -v s="$secs" 'BEGIN { exit !(s < 1.0) }'
 	"$CTLTEST" del 0

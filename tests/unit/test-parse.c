@@ -70,6 +70,31 @@ int main(void)
 	uint_case("-3", 0, 10, -EINVAL);
 	uint_case("+3", 0, 10, -EINVAL);
 
+	{
+		struct ubd_fault f = { 0 };
+
+		t_ok(!ubd_parse_fault("delay=250", &f) &&
+		     f.kind == UBD_FAULT_DELAY && f.arg == 250, "fault delay=250");
+		t_ok(!ubd_parse_fault("silent", &f) && f.kind == UBD_FAULT_SILENT,
+		     "fault silent");
+		t_ok(!ubd_parse_fault("stall-queue=1", &f) &&
+		     f.kind == UBD_FAULT_STALL_QUEUE && f.arg == 1,
+		     "fault stall-queue=1");
+		t_ok(!ubd_parse_fault("exit-queue=0", &f) &&
+		     f.kind == UBD_FAULT_EXIT_QUEUE && f.arg == 0,
+		     "fault exit-queue=0");
+		t_ok(ubd_parse_fault("silent=1", &f) == -EINVAL,
+		     "fault silent=1 rejected");
+		t_ok(ubd_parse_fault("delay", &f) == -EINVAL,
+		     "fault delay without ms rejected");
+		t_ok(ubd_parse_fault("delay=700000", &f) == -EINVAL,
+		     "fault delay over 600000 rejected");
+		t_ok(ubd_parse_fault("stall-queue=x", &f) == -EINVAL,
+		     "fault stall-queue=x rejected");
+		t_ok(ubd_parse_fault("frob", &f) == -EINVAL, "fault frob rejected");
+		t_ok(ubd_parse_fault("", &f) == -EINVAL, "empty fault rejected");
+	}
+
 	t_ok(!strcmp(ubd_state_name(UBD_S_DEV_LIVE), "LIVE"), "state LIVE");
 	t_ok(!strcmp(ubd_state_name(UBD_S_DEV_DEAD), "DEAD"), "state DEAD");
 	t_ok(!strcmp(ubd_state_name(99), "UNKNOWN"), "state 99 UNKNOWN");
