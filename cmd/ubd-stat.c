@@ -672,9 +672,9 @@ static int add_line(struct libscols_table *tb, const struct row *r,
 /*
  * Sample every device of @ds and, unless @quiet, print a report: since the
  * start of each device for the @first one, else since the previous sample
- * (a device with none is only sampled).  A
- * device whose disk has gone is marked unseen; one whose disk was made
- * anew (counters went back) starts over.  Returns 0 or an exit status.
+ * (a device with none is only sampled).  A device whose disk has gone is
+ * marked unseen; one whose disk was made anew (counters went back, or a
+ * newer node) starts over.  Returns 0 or an exit status.
  */
 static int report(struct devs *ds, struct ubd_ctrl *ctrl,
 		  const struct stat_opts *o, bool first, bool quiet,

@@ -31,6 +31,11 @@
  * are failed, so that a stuck server cannot block the removal of the disk.
  */
 #define UBD_STOP_GRACE		(2 * HZ)
+/*
+ * The io timeout while START reads the partition table: a server that does
+ * not answer must not hold START (and ub->mutex) for ever.
+ */
+#define UBD_START_IO_TIMEOUT	(5 * HZ)
 
 /* what this driver supports; every other requested UBD_F_* bit is masked */
 #define UBD_F_ALL		(UBD_F_URING_CMD_COMP_IN_TASK | \
@@ -73,13 +78,17 @@ struct ubd_queue {
 	u16			q_depth;
 	/* the server of this queue died: fail everything */
 	bool			dead;
+	/* STOP is aborting the parked commands: no FETCH now */
+	bool			cancelling;	/* protected by ub->lock */
 	/*
 	 * The task that fetched this queue's tags.  Set by FETCH, cleared
-	 * when the device stops; protected by ub->lock, because the monitor
-	 * reads it while STOP_DEV holds ub->mutex.
+	 * when the device stops.  Protected by ub->lock, not ub->mutex: the
+	 * monitor reads it while STOP_DEV holds the mutex, and FETCH must
+	 * never wait for the mutex, which START holds across add_disk() --
+	 * whose reads need this very server.
 	 */
 	struct task_struct	*daemon;
-	unsigned int		nr_io_ready;	/* protected by ub->mutex */
+	unsigned int		nr_io_ready;	/* protected by ub->lock */
 	/* ios taken by queue_rq, not yet handed to a task work */
 	struct llist_head	batch;
 	struct ubd_io_desc	*descs;		/* mmap'd read-only by the server */
@@ -94,9 +103,9 @@ enum {
 struct ubd_device {
 	struct ubd_ctrl_dev_info info;	/* protected by mutex */
 	struct ubd_params	params;	/* protected by mutex */
-	/* serializes control commands and FETCH on this device */
+	/* serializes the control commands on this device */
 	struct mutex		mutex;
-	spinlock_t		lock;	/* see ubd_queue.daemon */
+	spinlock_t		lock;	/* FETCH bookkeeping: see ubd_queue.daemon */
 	unsigned long		state;	/* UB_STATE_* bits */
 
 	struct device		cdev_dev;
@@ -104,8 +113,10 @@ struct ubd_device {
 	struct gendisk		*disk;	/* protected by mutex; NULL unless LIVE */
 	struct blk_mq_tag_set	tag_set;
 
-	unsigned int		nr_queues_ready;	/* protected by mutex */
+	unsigned int		nr_queues_ready;	/* protected by lock */
 	struct completion	ready;	/* every tag of every queue fetched */
+	/* START is in add_disk(): unanswered ios time out and fail */
+	bool			starting;
 
 	bool			monitor_on;
 	unsigned long		stop_deadline;	/* jiffies, 0: not stopping */

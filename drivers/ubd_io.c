@@ -254,12 +254,22 @@ static void ubd_commit_rqs(struct blk_mq_hw_ctx *hctx)
 	ubd_dispatch_batch(hctx->driver_data);
 }
 
+static struct request *ubd_claim_owned(struct ubd_queue *ubq,
+				       unsigned int tag);
+
 /*
  * A slow server may take its time; a dead one is found by the monitor, and
- * STOP_DEV fails what a stuck one holds.  So never fail on a timer.
+ * STOP_DEV fails what a stuck one holds.  So never fail on a timer...
  */
 static enum blk_eh_timer_return ubd_timeout(struct request *req)
 {
+	struct ubd_queue *ubq = req->mq_hctx->driver_data;
+
+	/* but START must not wait for ever on its partition reads */
+	if (READ_ONCE(ubq->ub->starting) && ubd_claim_owned(ubq, req->tag)) {
+		blk_mq_end_request(req, BLK_STS_IOERR);
+		return BLK_EH_DONE;
+	}
 	return BLK_EH_RESET_TIMER;
 }
 
@@ -320,14 +330,21 @@ static int ubd_fetch(struct ubd_queue *ubq, struct ubd_io *io, u16 tag,
 	struct ubd_device *ub = ubq->ub;
 	int ret = -EIOCBQUEUED;
 
-	mutex_lock(&ub->mutex);
-	if (READ_ONCE(ubq->dead) || ub->info.state == UBD_S_DEV_LIVE) {
+	if (!addr)
+		return -EINVAL;
+
+	spin_lock(&ub->lock);
+	/* nothing would ever complete a command parked now */
+	if (test_bit(UB_STATE_DELETED, &ub->state)) {
+		ret = -ENODEV;
+		goto out;
+	}
+	if (READ_ONCE(ubq->dead) || ubq->cancelling ||
+	    READ_ONCE(ub->info.state) == UBD_S_DEV_LIVE) {
 		ret = -EBUSY;
 		goto out;
 	}
 	if (ubq->daemon && ubq->daemon != current) {
-		pr_warn("%s: queue %u is served by another task\n", __func__,
-			ubq->q_id);
 		ret = -EINVAL;
 		goto out;
 	}
@@ -335,23 +352,16 @@ static int ubd_fetch(struct ubd_queue *ubq, struct ubd_io *io, u16 tag,
 		ret = -EBUSY;
 		goto out;
 	}
-	if (!addr) {
-		ret = -EINVAL;
-		goto out;
-	}
 
-	if (!ubq->daemon) {
-		spin_lock(&ub->lock);
+	if (!ubq->daemon)
 		ubq->daemon = get_task_struct(current);
-		spin_unlock(&ub->lock);
-	}
 	set_bit(UBD_IO_FETCHED, &io->flags);
 	ubd_arm_io(ubq, io, tag, cmd, addr);
 	if (++ubq->nr_io_ready == ubq->q_depth &&
 	    ++ub->nr_queues_ready == ub->info.nr_hw_queues)
 		complete_all(&ub->ready);
 out:
-	mutex_unlock(&ub->mutex);
+	spin_unlock(&ub->lock);
 	return ret;
 }
 
@@ -500,22 +510,30 @@ void ubd_cancel_queue(struct ubd_device *ub, struct ubd_queue *ubq)
 	unsigned int tag;
 
 	lockdep_assert_held(&ub->mutex);
+	/* no FETCH may park behind the loop: it would be lost */
+	spin_lock(&ub->lock);
+	ubq->cancelling = true;
+	spin_unlock(&ub->lock);
+
 	for (tag = 0; tag < ubq->q_depth; tag++) {
 		struct ubd_io *io = &ubq->ios[tag];
 
 		if (test_and_clear_bit(UBD_IO_ACTIVE, &io->flags))
 			io_uring_cmd_done(io->cmd, UBD_IO_RES_ABORT, 0, 0);
-		/* nothing is in flight any more: no OWNED, no NEED_DATA */
-		io->flags = 0;
 	}
+
 	spin_lock(&ub->lock);
+	/* nothing is in flight any more: no OWNED, no NEED_DATA */
+	for (tag = 0; tag < ubq->q_depth; tag++)
+		ubq->ios[tag].flags = 0;
+	ubq->cancelling = false;
 	daemon = ubq->daemon;
 	ubq->daemon = NULL;
+	ubq->nr_io_ready = 0;
+	WRITE_ONCE(ubq->dead, false);
 	spin_unlock(&ub->lock);
 	if (daemon)
 		put_task_struct(daemon);
-	ubq->nr_io_ready = 0;
-	WRITE_ONCE(ubq->dead, false);
 }
 
 static int ubd_ch_open(struct inode *inode, struct file *filp)

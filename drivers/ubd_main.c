@@ -278,8 +278,6 @@ static void ubd_apply_params(struct ubd_device *ub, struct gendisk *disk)
 		blk_queue_io_opt(q, 1U << p->io_opt_shift);
 	blk_queue_max_hw_sectors(q, p->max_sectors);
 	blk_queue_chunk_sectors(q, p->chunk_sectors);
-	if (p->virt_boundary_mask)
-		blk_queue_virt_boundary(q, p->virt_boundary_mask);
 	blk_queue_write_cache(q, p->attrs & UBD_ATTR_VOLATILE_CACHE,
 			      p->attrs & UBD_ATTR_FUA);
 	if (p->attrs & UBD_ATTR_ROTATIONAL)
@@ -306,6 +304,12 @@ static void ubd_apply_params(struct ubd_device *ub, struct gendisk *disk)
 		blk_queue_max_segment_size(q, s->max_segment_size);
 		blk_queue_max_segments(q, s->max_segments);
 	}
+	/*
+	 * Last: a virt boundary lifts the segment size limit, and setting
+	 * that limit with a boundary in place is a kernel WARN in 6.1.
+	 */
+	if (p->virt_boundary_mask)
+		blk_queue_virt_boundary(q, p->virt_boundary_mask);
 
 	set_disk_ro(disk, p->attrs & UBD_ATTR_READ_ONLY);
 	set_capacity(disk, p->dev_sectors);
@@ -318,15 +322,25 @@ static void ubd_apply_params(struct ubd_device *ub, struct gendisk *disk)
  */
 int ubd_start_dev(struct ubd_device *ub, pid_t pid)
 {
+	unsigned int rq_timeout;
 	struct gendisk *disk;
 	int ret;
 
 	if (pid <= 0)
 		return -EINVAL;
-	/* no lock held: the server's FETCHes need ub->mutex */
-	while (!wait_for_completion_timeout(&ub->ready, UBD_WAIT_SLICE))
-		if (task_sigpending(current))
+	/*
+	 * Until every tag is fetched.  A signal ends the wait -- in io-wq
+	 * (IOSQE_ASYNC) io_uring's cancellation comes as TIF_NOTIFY_SIGNAL --
+	 * and so does a DEL of the device.
+	 */
+	while (!wait_for_completion_timeout(&ub->ready, UBD_WAIT_SLICE)) {
+		if (task_sigpending(current) || fatal_signal_pending(current))
 			return -EINTR;
+		if ((current->flags & PF_IO_WORKER) && signal_pending(current))
+			return -EINTR;
+		if (test_bit(UB_STATE_DELETED, &ub->state))
+			return -ENODEV;
+	}
 
 	mutex_lock(&ub->mutex);
 	if (ub->info.state == UBD_S_DEV_LIVE || ub->disk) {
@@ -340,7 +354,7 @@ int ubd_start_dev(struct ubd_device *ub, pid_t pid)
 		goto out_unlock;
 	}
 	/* a STOP in between aborted the fetches the wait saw */
-	if (ub->nr_queues_ready != ub->info.nr_hw_queues) {
+	if (READ_ONCE(ub->nr_queues_ready) != ub->info.nr_hw_queues) {
 		ret = -EBUSY;
 		goto out_unlock;
 	}
@@ -367,7 +381,12 @@ int ubd_start_dev(struct ubd_device *ub, pid_t pid)
 	WRITE_ONCE(ub->monitor_on, true);
 	schedule_delayed_work(&ub->monitor_work, UBD_MONITOR_PERIOD);
 
+	rq_timeout = disk->queue->rq_timeout;
+	blk_queue_rq_timeout(disk->queue, UBD_START_IO_TIMEOUT);
+	WRITE_ONCE(ub->starting, true);
 	ret = add_disk(disk);
+	WRITE_ONCE(ub->starting, false);
+	blk_queue_rq_timeout(disk->queue, rq_timeout);
 	if (ret) {
 		WRITE_ONCE(ub->monitor_on, false);
 		ub->disk = NULL;
@@ -408,8 +427,10 @@ void ubd_stop_dev(struct ubd_device *ub)
 	/* no request exists any more: only parked commands are left */
 	for (i = 0; i < ub->info.nr_hw_queues; i++)
 		ubd_cancel_queue(ub, ub->queues[i]);
+	spin_lock(&ub->lock);
 	ub->nr_queues_ready = 0;
 	reinit_completion(&ub->ready);
+	spin_unlock(&ub->lock);
 	mutex_unlock(&ub->mutex);
 
 	if (disk)

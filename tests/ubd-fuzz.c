@@ -320,11 +320,11 @@ static int ctl_send(struct ctl *c, struct tmr *t, int fd, uint32_t op,
 
 	tmr_arm(t, tmo_ms);
 	ret = io_uring_submit(&c->ring);
+	if (ret < 0 && ret != -EINTR)
+		goto out;
 	for (;;) {
 		struct __kernel_timespec ts = { 0, 50 * 1000000 };
 
-		if (ret < 0 && ret != -EINTR)
-			break;
 		ret = io_uring_wait_cqe_timeout(&c->ring, &cqe, &ts);
 		if (ret == 0) {
 			uint64_t got = cqe->user_data;
