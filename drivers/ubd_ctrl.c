@@ -107,7 +107,12 @@ static int ubd_ctrl_get_dev_info(struct ubd_device *ub,
 
 	if (h->len < sizeof(info) || !h->addr)
 		return -EINVAL;
-	mutex_lock(&ub->mutex);
+	/*
+	 * START holds the mutex while it reads the partition table through
+	 * the server: wait killably, not in D state.
+	 */
+	if (mutex_lock_killable(&ub->mutex))
+		return -EINTR;
 	info = ub->info;
 	mutex_unlock(&ub->mutex);
 	if (copy_to_user(u64_to_user_ptr(h->addr), &info, sizeof(info)))
@@ -276,7 +281,10 @@ static int ubd_ctrl_set_params(struct ubd_device *ub,
 	p->types &= UBD_PARAM_TYPE_KNOWN;
 	p->len = len;
 
-	mutex_lock(&ub->mutex);
+	if (mutex_lock_killable(&ub->mutex)) {
+		ret = -EINTR;
+		goto out_free;
+	}
 	if (ub->info.state == UBD_S_DEV_LIVE) {
 		ret = -EACCES;
 	} else {
@@ -309,7 +317,10 @@ static int ubd_ctrl_get_params(struct ubd_device *ub,
 	p = kzalloc(sizeof(*p), GFP_KERNEL);
 	if (!p)
 		return -ENOMEM;
-	mutex_lock(&ub->mutex);
+	if (mutex_lock_killable(&ub->mutex)) {
+		kfree(p);
+		return -EINTR;
+	}
 	*p = ub->params;
 	if (ub->disk) {
 		p->types |= UBD_PARAM_TYPE_DEVT;

@@ -117,6 +117,8 @@ struct ubd_device {
 	struct completion	ready;	/* every tag of every queue fetched */
 	/* START is in add_disk(): unanswered ios time out and fail */
 	bool			starting;
+	/* ... and once one has, the others fail at once */
+	bool			start_io_failed;
 
 	bool			monitor_on;
 	unsigned long		stop_deadline;	/* jiffies, 0: not stopping */

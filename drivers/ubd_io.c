@@ -233,6 +233,11 @@ static blk_status_t ubd_queue_rq(struct blk_mq_hw_ctx *hctx,
 		ret = BLK_STS_IOERR;
 		goto out;
 	}
+	/* a server that let START's first read time out gets no more */
+	if (unlikely(READ_ONCE(ubq->ub->start_io_failed))) {
+		ret = BLK_STS_IOERR;
+		goto out;
+	}
 
 	blk_mq_start_request(req);
 	/* the abort path may have taken the command first */
@@ -267,6 +272,7 @@ static enum blk_eh_timer_return ubd_timeout(struct request *req)
 
 	/* but START must not wait for ever on its partition reads */
 	if (READ_ONCE(ubq->ub->starting) && ubd_claim_owned(ubq, req->tag)) {
+		WRITE_ONCE(ubq->ub->start_io_failed, true);
 		blk_mq_end_request(req, BLK_STS_IOERR);
 		return BLK_EH_DONE;
 	}

@@ -386,6 +386,7 @@ int ubd_start_dev(struct ubd_device *ub, pid_t pid)
 	WRITE_ONCE(ub->starting, true);
 	ret = add_disk(disk);
 	WRITE_ONCE(ub->starting, false);
+	WRITE_ONCE(ub->start_io_failed, false);
 	blk_queue_rq_timeout(disk->queue, rq_timeout);
 	if (ret) {
 		WRITE_ONCE(ub->monitor_on, false);

@@ -360,6 +360,7 @@ static void *queue_thread(void *arg)
 		/* like a crash: the ring stays as it is, the task ends */
 		ubd_err("queue %d: exiting on the exit-queue test fault\n",
 			q->q_id);
+		q->error = -ECANCELED;
 		q->ring_left = true;
 		queue_thread_exit(q);
 		return NULL;
