@@ -103,6 +103,9 @@ int tgt_common_opt(int c, const char *arg, struct ubd_dev_opts *o,
 	case OPT_CONTROL:
 		o->control = arg;
 		return 1;
+	case OPT_PIN_QUEUES:
+		o->pin_queues = true;
+		return 1;
 	case OPT_FAULT:
 		if (ubd_parse_fault(arg, &o->fault))
 			tgt_usage_error("invalid fault '%s': expected delay=MS (0..600000), silent, stall-queue=N or exit-queue=N",
@@ -130,6 +133,8 @@ void tgt_common_usage(FILE *out)
 	      "     --read-only        export the device read-only\n"
 	      "     --daemon           fork once live, print the block device\n"
 	      "     --foreground       stay in the foreground (the default)\n"
+	      "     --pin-queues       run each queue's thread only on the CPUs\n"
+	      "                          that submit to that queue\n"
 	      "     --control <path>   control node (default /dev/ubd-control)\n"
 	      "     --fault <fault>    for testing: delay=MS, silent,\n"
 	      "                          stall-queue=N or exit-queue=N\n"

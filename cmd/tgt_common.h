@@ -16,6 +16,7 @@ enum {
 	OPT_FOREGROUND,
 	OPT_CONTROL,
 	OPT_FAULT,
+	OPT_PIN_QUEUES,
 	/* a target's own long-only options start here */
 	OPT_TGT_FIRST = CHAR_MAX + 32,
 };
@@ -31,6 +32,7 @@ enum {
 	{ "foreground",	no_argument,	   NULL, OPT_FOREGROUND },	\
 	{ "control",	required_argument, NULL, OPT_CONTROL },		\
 	{ "fault",	required_argument, NULL, OPT_FAULT },		\
+	{ "pin-queues",	no_argument,	   NULL, OPT_PIN_QUEUES },	\
 	{ "help",	no_argument,	   NULL, 'h' },			\
 	{ "version",	no_argument,	   NULL, 'V' }
 

@@ -15,7 +15,11 @@
 
 struct null_tgt {
 	uint64_t size;
-	bool zeroed_bufs;
+};
+
+/* per queue: how many bytes of each tag's buffer a WRITE has dirtied */
+struct null_queue {
+	uint32_t dirty[UBD_MAX_QUEUE_DEPTH];
 };
 
 static int null_init_tgt(struct ubd_dev *dev, struct ubd_params *p)
@@ -33,21 +37,38 @@ static int null_init_tgt(struct ubd_dev *dev, struct ubd_params *p)
 	return 0;
 }
 
+static int null_init_queue(struct ubd_queue *q)
+{
+	struct null_queue *nq = calloc(1, sizeof(*nq));
+
+	if (!nq)
+		return -ENOMEM;
+	ubd_queue_set_data(q, nq);
+	return 0;
+}
+
 static int null_queue_io(struct ubd_queue *q, int tag,
 			 const struct ubd_io_desc *iod)
 {
+	struct null_queue *nq = ubd_queue_data(q);
 	unsigned int bytes = iod->nr_sectors << 9;
 
 	switch (ubdsrv_get_op(iod)) {
 	case UBD_IO_OP_READ:
 		/*
-		 * The buffer is anonymous memory: zero until someone writes
-		 * it, and only WRITE writes it (the driver copies into it).
+		 * The buffers are anonymous memory, zero until the driver
+		 * copies a WRITE into one: zero only what a WRITE dirtied,
+		 * so that reads cost no memset.
 		 */
-		memset(ubd_queue_io_buf(q, tag), 0, bytes);
+		if (nq->dirty[tag]) {
+			memset(ubd_queue_io_buf(q, tag), 0, nq->dirty[tag]);
+			nq->dirty[tag] = 0;
+		}
 		ubd_complete_io(q, tag, bytes);
 		return 0;
 	case UBD_IO_OP_WRITE:
+		if (bytes > nq->dirty[tag])
+			nq->dirty[tag] = bytes;
 		ubd_complete_io(q, tag, bytes);
 		return 0;
 	case UBD_IO_OP_FLUSH:
@@ -63,6 +84,7 @@ static int null_queue_io(struct ubd_queue *q, int tag,
 static const struct ubd_tgt_ops null_tgt_ops = {
 	.name		= "null",
 	.init_tgt	= null_init_tgt,
+	.init_queue	= null_init_queue,
 	.queue_io	= null_queue_io,
 };
 

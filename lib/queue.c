@@ -439,9 +439,16 @@ int ubd_queue_start(struct ubd_queue *q)
 	int ret;
 
 	pthread_attr_init(&attr);
-	/* run where the block layer submits this queue's requests */
+	/*
+	 * Pinned to the CPUs that submit to this queue only when asked: an
+	 * application on one of them then shares its CPU with the server,
+	 * and every request costs two context switches.  Measured in the TCG
+	 * guest, ubd-null with 2 queues, fio on CPU 0, 4k randread QD32:
+	 * pinned 0.09-0.12 x null_blk, unpinned 0.74-0.92 x.
+	 */
 	CPU_ZERO(&cpus);
-	if (!ubd_ctrl_get_affinity(dev->ctrl, dev->info.dev_id, q->q_id,
+	if (dev->opts.pin_queues &&
+	    !ubd_ctrl_get_affinity(dev->ctrl, dev->info.dev_id, q->q_id,
 				   &cpus, sizeof(cpus)) && CPU_COUNT(&cpus))
 		pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
 	ret = -pthread_create(&q->thread, &attr, queue_thread, q);

@@ -147,6 +147,8 @@ struct ubd_dev_opts {
 	unsigned int max_io;	/* bytes, 0: default (512 KiB) */
 	bool read_only;
 	bool daemon;		/* fork once live, print the block device */
+	/* pin each queue thread to the CPUs GET_QUEUE_AFFINITY gives */
+	bool pin_queues;
 	struct ubd_fault fault;	/* test-only, see ubd-null(8) */
 };
 
