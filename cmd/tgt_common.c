@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/sysinfo.h>
 
 #include "config.h"
@@ -23,16 +24,65 @@ void tgt_errtryhelp(void)
 	exit(TGT_EXIT_USAGE);
 }
 
+static void vwarnx(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", program_invocation_short_name);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void tgt_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+}
+
 void tgt_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", program_invocation_short_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vwarnx(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(TGT_EXIT_USAGE);
+}
+
+static int column_id(const char *(*name)(int), int nr_names, const char *str,
+		     size_t len)
+{
+	for (int i = 0; i < nr_names; i++)
+		if (strlen(name(i)) == len && !strncasecmp(name(i), str, len))
+			return i;
+	return -1;
+}
+
+void tgt_parse_columns(const char *arg, const char *(*name)(int),
+		       int nr_names, int *cols, int max_cols, int *ncols)
+{
+	const char *p = arg;
+
+	if (*p == '+')
+		p++;
+	else
+		*ncols = 0;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		int col = column_id(name, nr_names, p, len);
+
+		if (col < 0)
+			tgt_usage_error("unknown column '%.*s'", (int)len, p);
+		if (*ncols >= max_cols)
+			tgt_usage_error("too many columns in '%s'", arg);
+		cols[(*ncols)++] = col;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	if (!*ncols)
+		tgt_usage_error("no columns in '%s'", arg);
 }
 
 uint64_t tgt_parse_uint_or_die(const char *what, const char *arg,
@@ -106,6 +156,9 @@ int tgt_common_opt(int c, const char *arg, struct ubd_dev_opts *o,
 	case OPT_PIN_QUEUES:
 		o->pin_queues = true;
 		return 1;
+	case OPT_NEED_GET_DATA:
+		o->need_get_data = true;
+		return 1;
 	case OPT_FAULT:
 		if (ubd_parse_fault(arg, &o->fault))
 			tgt_usage_error("invalid fault '%s': expected delay=MS (0..600000), silent, stall-queue=N or exit-queue=N",
@@ -133,6 +186,8 @@ void tgt_common_usage(FILE *out)
 	      "     --read-only        export the device read-only\n"
 	      "     --daemon           fork once live, print the block device\n"
 	      "     --foreground       stay in the foreground (the default)\n"
+	      "     --need-get-data    a new device takes WRITE data in a second\n"
+	      "                          step (UBD_F_NEED_GET_DATA)\n"
 	      "     --pin-queues       run each queue's thread only on the CPUs\n"
 	      "                          that submit to that queue\n"
 	      "     --control <path>   control node (default /dev/ubd-control)\n"

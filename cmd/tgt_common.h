@@ -17,6 +17,7 @@ enum {
 	OPT_CONTROL,
 	OPT_FAULT,
 	OPT_PIN_QUEUES,
+	OPT_NEED_GET_DATA,
 	/* a target's own long-only options start here */
 	OPT_TGT_FIRST = CHAR_MAX + 32,
 };
@@ -33,6 +34,7 @@ enum {
 	{ "control",	required_argument, NULL, OPT_CONTROL },		\
 	{ "fault",	required_argument, NULL, OPT_FAULT },		\
 	{ "pin-queues",	no_argument,	   NULL, OPT_PIN_QUEUES },	\
+	{ "need-get-data", no_argument,	   NULL, OPT_NEED_GET_DATA },	\
 	{ "help",	no_argument,	   NULL, 'h' },			\
 	{ "version",	no_argument,	   NULL, 'V' }
 
@@ -50,6 +52,15 @@ int tgt_common_opt(int c, const char *arg, struct ubd_dev_opts *o,
 		   void (*usage)(void));
 /* the lines of usage() for the common options */
 void tgt_common_usage(FILE *out);
+/* "<prog>: <msg>" on stderr: the one error line of every tool */
+void tgt_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * -O COLS of the table tools: a comma-separated list of the names that
+ * @name(0 .. @nr_names - 1) gives, any case; "+LIST" appends to the @ncols
+ * columns already in @cols.  Exits with a one-line error on a bad list.
+ */
+void tgt_parse_columns(const char *arg, const char *(*name)(int),
+		       int nr_names, int *cols, int max_cols, int *ncols);
 /* one "Try '<prog> --help'" line to stderr, exit TGT_EXIT_USAGE */
 void tgt_errtryhelp(void) __attribute__((noreturn));
 /* "<prog>: <msg>" to stderr, exit TGT_EXIT_USAGE */

@@ -59,19 +59,6 @@ struct loop_tgt {
 	unsigned int depth;
 };
 
-static void loop_error(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-static void loop_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", program_invocation_short_name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 static bool is_power_of_2(uint64_t n)
 {
 	return n && !(n & (n - 1));
@@ -123,7 +110,7 @@ static int probe_blkdev(struct loop_tgt *t, const struct stat *st,
 
 	if (ioctl(fd, BLKSSZGET, &lbs) || ioctl(fd, BLKPBSZGET, &pbs) ||
 	    ioctl(fd, BLKGETSIZE64, total)) {
-		loop_error("'%s': cannot get the block device geometry: %m",
+		tgt_warnx("'%s': cannot get the block device geometry: %m",
 			   t->path);
 		return -errno;
 	}
@@ -221,11 +208,11 @@ static int loop_set_size(struct loop_tgt *t, uint64_t total)
 	}
 	t->size = total - t->offset;
 	if (!t->size) {
-		loop_error("'%s' is empty", t->path);
+		tgt_warnx("'%s' is empty", t->path);
 		return -EINVAL;
 	}
 	if (t->size % t->lbs) {
-		loop_error("'%s': size %llu (from offset %llu) is not a multiple of the %u-byte logical block size",
+		tgt_warnx("'%s': size %llu (from offset %llu) is not a multiple of the %u-byte logical block size",
 			   t->path, (unsigned long long)t->size,
 			   (unsigned long long)t->offset, t->lbs);
 		return -EINVAL;
@@ -249,19 +236,19 @@ static int loop_open(struct loop_tgt *t)
 		ret = -errno;
 		if (!t->read_only && (errno == EROFS || errno == EACCES ||
 				      errno == EPERM))
-			loop_error("cannot open '%s' read-write: %m (use --read-only)",
+			tgt_warnx("cannot open '%s' read-write: %m (use --read-only)",
 				   t->path);
 		else
-			loop_error("cannot open '%s': %m", t->path);
+			tgt_warnx("cannot open '%s': %m", t->path);
 		return ret;
 	}
 	if (fstat(t->file.fd, &st)) {
 		ret = -errno;
-		loop_error("cannot stat '%s': %m", t->path);
+		tgt_warnx("cannot stat '%s': %m", t->path);
 		goto out_close;
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		loop_error("'%s' is not a regular file or a block device",
+		tgt_warnx("'%s' is not a regular file or a block device",
 			   t->path);
 		ret = -EINVAL;
 		goto out_close;

@@ -172,20 +172,6 @@ struct devs {
 
 static volatile sig_atomic_t stop_requested;
 
-static void stat_warnx(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static void stat_warnx(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", program_invocation_short_name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 static void __attribute__((noreturn)) usage(void)
 {
 	FILE *out = stdout;
@@ -253,39 +239,16 @@ static uint64_t parse_interval_or_die(const char *arg)
 	return whole * 1000000 + frac;
 }
 
-static int column_id(const char *name, size_t len)
+static const char *column_name(int i)
 {
-	for (int i = 0; i < NR_COLS; i++)
-		if (strlen(infos[i].name) == len &&
-		    !strncasecmp(infos[i].name, name, len))
-			return i;
-	return -1;
+	return infos[i].name;
 }
 
 /* -O: a comma-separated list; "+LIST" appends to the defaults */
 static void parse_columns(struct stat_opts *o, const char *arg)
 {
-	const char *p = arg;
-
-	if (*p == '+')
-		p++;
-	else
-		o->ncols = 0;
-	while (*p) {
-		size_t len = strcspn(p, ",");
-		int col = column_id(p, len);
-
-		if (col < 0)
-			tgt_usage_error("unknown column '%.*s'", (int)len, p);
-		if (o->ncols >= (int)ARRAY_SIZE(o->cols))
-			tgt_usage_error("too many columns in '%s'", arg);
-		o->cols[o->ncols++] = col;
-		p += len;
-		if (*p == ',')
-			p++;
-	}
-	if (!o->ncols)
-		tgt_usage_error("no columns in '%s'", arg);
+	tgt_parse_columns(arg, column_name, NR_COLS, o->cols,
+			  (int)ARRAY_SIZE(o->cols), &o->ncols);
 }
 
 static double now_mono(void)
@@ -518,20 +481,20 @@ static int scan_given(struct devs *ds, struct ubd_ctrl *ctrl,
 			continue;
 		d = add_dev(ds, ctrl, ids[k]);
 		if (!d) {
-			stat_warnx("%s", strerror(ENOMEM));
+			tgt_warnx("%s", strerror(ENOMEM));
 			return STAT_EXIT_FAILURE;
 		}
 		ret = ubd_ctrl_get_info(ctrl, ids[k], &d->info);
 		if (ret == -ENODEV) {
-			stat_warnx("device %u not found", ids[k]);
+			tgt_warnx("device %u not found", ids[k]);
 			return STAT_EXIT_NOTFOUND;
 		}
 		if (ret) {
-			stat_warnx("device %u: %s", ids[k], ubd_strerror(ret));
+			tgt_warnx("device %u: %s", ids[k], ubd_strerror(ret));
 			return STAT_EXIT_FAILURE;
 		}
 		if (!has_disk(d)) {
-			stat_warnx("device %u has no disk (state %s)", ids[k],
+			tgt_warnx("device %u has no disk (state %s)", ids[k],
 				   ubd_state_name(d->info.state));
 			return STAT_EXIT_NOTFOUND;
 		}
@@ -687,7 +650,7 @@ static int report(struct devs *ds, struct ubd_ctrl *ctrl,
 	if (!quiet) {
 		tb = new_table(o);
 		if (!tb) {
-			stat_warnx("cannot make the table: %s",
+			tgt_warnx("cannot make the table: %s",
 				   strerror(ENOMEM));
 			return STAT_EXIT_FAILURE;
 		}
@@ -705,13 +668,13 @@ static int report(struct devs *ds, struct ubd_ctrl *ctrl,
 		ret = read_sample(d, &s);
 		if (ret == -ENOENT || ret == -ENODEV) {
 			if (given)
-				stat_warnx("device %u has gone", d->id);
+				tgt_warnx("device %u has gone", d->id);
 			d->seen = false;
 			ret = 0;
 			continue;
 		}
 		if (ret) {
-			stat_warnx("cannot read /sys/block/%s/stat: %s",
+			tgt_warnx("cannot read /sys/block/%s/stat: %s",
 				   d->disk, strerror(-ret));
 			ret = STAT_EXIT_FAILURE;
 			break;
@@ -741,7 +704,7 @@ static int report(struct devs *ds, struct ubd_ctrl *ctrl,
 		}
 		/* a disk made anew since the last report: shown from the next */
 		if (!anew && !quiet && add_line(tb, &r, o)) {
-			stat_warnx("%s", strerror(ENOMEM));
+			tgt_warnx("%s", strerror(ENOMEM));
 			ret = STAT_EXIT_FAILURE;
 			break;
 		}
@@ -756,7 +719,7 @@ static int report(struct devs *ds, struct ubd_ctrl *ctrl,
 	}
 	scols_unref_table(tb);
 	if (fflush(stdout) || ferror(stdout)) {
-		stat_warnx("write error: %s", strerror(errno ?: EIO));
+		tgt_warnx("write error: %s", strerror(errno ?: EIO));
 		_exit(STAT_EXIT_FAILURE);
 	}
 	return ret;
@@ -796,7 +759,7 @@ static void close_stdout(void)
 	if (fclose(stdout))
 		err = true;
 	if (err) {
-		stat_warnx("write error: %s", strerror(errno ?: EIO));
+		tgt_warnx("write error: %s", strerror(errno ?: EIO));
 		_exit(STAT_EXIT_FAILURE);
 	}
 }
@@ -846,7 +809,7 @@ static int run(struct ubd_ctrl *ctrl, const struct stat_opts *o,
 		if (!nids) {
 			ret = scan_all(&ds, ctrl);
 			if (ret) {
-				stat_warnx("cannot list the devices: %s",
+				tgt_warnx("cannot list the devices: %s",
 					   ubd_strerror(ret));
 				ret = STAT_EXIT_FAILURE;
 				goto out;
@@ -960,7 +923,7 @@ int main(int argc, char **argv)
 	if (optind < argc) {
 		ids = calloc(argc - optind, sizeof(*ids));
 		if (!ids) {
-			stat_warnx("%s", strerror(ENOMEM));
+			tgt_warnx("%s", strerror(ENOMEM));
 			return STAT_EXIT_FAILURE;
 		}
 		for (int i = optind; i < argc; i++)
@@ -975,7 +938,7 @@ int main(int argc, char **argv)
 
 		if (!path || !*path)
 			path = UBD_CONTROL_PATH;
-		stat_warnx("cannot open %s: %s%s", path, ubd_strerror(ret),
+		tgt_warnx("cannot open %s: %s%s", path, ubd_strerror(ret),
 			   ret == -ENOENT ? " (is the ubd_drv module loaded?)"
 					  : "");
 		free(ids);

@@ -116,22 +116,22 @@ static int del_start(struct ubd_ctrl *ctrl, struct del_dev *d, bool force,
 	ubd_blkdev_path(ctrl, d->id, blkdev, sizeof(blkdev));
 	ret = ubd_ctrl_get_info(ctrl, d->id, &info);
 	if (ret == -ENODEV) {
-		ubdctl_warnx("device %u not found", d->id);
+		tgt_warnx("device %u not found", d->id);
 		return UBDCTL_EXIT_NOTFOUND;
 	}
 	if (ret) {
-		ubdctl_warnx("device %u: %s", d->id, ubd_strerror(ret));
+		tgt_warnx("device %u: %s", d->id, ubd_strerror(ret));
 		return UBDCTL_EXIT_FAILURE;
 	}
 	if (!force) {
 		ret = ubdctl_find_mount(ctrl, d->id, mnt, sizeof(mnt));
 		if (ret > 0) {
-			ubdctl_warnx("device %u: %s is mounted on %s; unmount it first or use --force",
+			tgt_warnx("device %u: %s is mounted on %s; unmount it first or use --force",
 				     d->id, blkdev, mnt);
 			return UBDCTL_EXIT_FAILURE;
 		}
 		if (ret < 0)
-			ubdctl_warnx("device %u: cannot read the mount table: %s",
+			tgt_warnx("device %u: cannot read the mount table: %s",
 				     d->id, strerror(-ret));
 	}
 	d->pid = info.ubdsrv_pid > 0 ? info.ubdsrv_pid : 0;
@@ -141,17 +141,17 @@ static int del_start(struct ubd_ctrl *ctrl, struct del_dev *d, bool force,
 		ret = del_sync(ctrl, d->id, timeout);
 		if (ret == -EINTR) {
 			*fatal = true;
-			ubdctl_warnx("device %u: not deleted after %u s; its server (pid %d) still holds it: stop it with 'kill %d'",
+			tgt_warnx("device %u: not deleted after %u s; its server (pid %d) still holds it: stop it with 'kill %d'",
 				     d->id, timeout, (int)d->pid, (int)d->pid);
 			return UBDCTL_EXIT_FAILURE;
 		}
 	}
 	if (ret == -ENODEV) {
-		ubdctl_warnx("device %u not found", d->id);
+		tgt_warnx("device %u not found", d->id);
 		return UBDCTL_EXIT_NOTFOUND;
 	}
 	if (ret) {
-		ubdctl_warnx("cannot delete device %u: %s", d->id,
+		tgt_warnx("cannot delete device %u: %s", d->id,
 			     ubd_strerror(ret));
 		return UBDCTL_EXIT_FAILURE;
 	}
@@ -174,14 +174,14 @@ static void del_report_stuck(struct ubd_ctrl *ctrl, const struct del_dev *d,
 	bool present = ubd_ctrl_get_info(ctrl, d->id, &info) != -ENODEV;
 
 	if (present && d->pid)
-		ubdctl_warnx("device %u: still present after %u s: its server (pid %d) has not let go of it; stop it with 'kill %d' ('kill -9 %d' if it hangs)",
+		tgt_warnx("device %u: still present after %u s: its server (pid %d) has not let go of it; stop it with 'kill %d' ('kill -9 %d' if it hangs)",
 			     d->id, timeout, (int)d->pid, (int)d->pid,
 			     (int)d->pid);
 	else if (present)
-		ubdctl_warnx("device %u: still present after %u s; something still holds /dev/%sc%u",
+		tgt_warnx("device %u: still present after %u s; something still holds /dev/%sc%u",
 			     d->id, timeout, ubd_ctrl_prefix(ctrl), d->id);
 	else
-		ubdctl_warnx("device %u: deleted, but its server (pid %d) has not exited after %u s; stop it with 'kill %d' ('kill -9 %d' if it hangs)",
+		tgt_warnx("device %u: deleted, but its server (pid %d) has not exited after %u s; stop it with 'kill %d' ('kill -9 %d' if it hangs)",
 			     d->id, (int)d->pid, timeout, (int)d->pid,
 			     (int)d->pid);
 }
@@ -258,7 +258,7 @@ int ubdctl_del(struct ubdctl *uc, int argc, char **argv)
 	if (all && optind < argc)
 		tgt_usage_error("--all and device ids cannot be combined");
 	if (!all && optind >= argc) {
-		ubdctl_warnx("no device given");
+		tgt_warnx("no device given");
 		tgt_errtryhelp();
 	}
 	if (!all) {
@@ -275,7 +275,7 @@ int ubdctl_del(struct ubdctl *uc, int argc, char **argv)
 	if (all) {
 		n = ubdctl_all_ids(ctrl, &ids);
 		if (n < 0) {
-			ubdctl_warnx("cannot list the devices: %s",
+			tgt_warnx("cannot list the devices: %s",
 				     ubd_strerror(n));
 			return UBDCTL_EXIT_FAILURE;
 		}
@@ -300,6 +300,6 @@ int ubdctl_del(struct ubdctl *uc, int argc, char **argv)
 out_free_ids:
 	free(ids);
 out_nomem:
-	ubdctl_warnx("%s", strerror(ENOMEM));
+	tgt_warnx("%s", strerror(ENOMEM));
 	return UBDCTL_EXIT_FAILURE;
 }

@@ -125,39 +125,16 @@ void ubdctl_list_columns_usage(FILE *out)
 		fprintf(out, " %11s  %s\n", infos[i].name, infos[i].help);
 }
 
-static int column_id(const char *name, size_t len)
+static const char *column_name(int i)
 {
-	for (int i = 0; i < NR_COLS; i++)
-		if (strlen(infos[i].name) == len &&
-		    !strncasecmp(infos[i].name, name, len))
-			return i;
-	return -1;
+	return infos[i].name;
 }
 
 /* -O: a comma-separated list; "+LIST" appends to the defaults */
 static void parse_columns(struct list_opts *o, const char *arg)
 {
-	const char *p = arg;
-
-	if (*p == '+')
-		p++;
-	else
-		o->ncols = 0;
-	while (*p) {
-		size_t len = strcspn(p, ",");
-		int col = column_id(p, len);
-
-		if (col < 0)
-			tgt_usage_error("unknown column '%.*s'", (int)len, p);
-		if (o->ncols >= (int)ARRAY_SIZE(o->cols))
-			tgt_usage_error("too many columns in '%s'", arg);
-		o->cols[o->ncols++] = col;
-		p += len;
-		if (*p == ',')
-			p++;
-	}
-	if (!o->ncols)
-		tgt_usage_error("no columns in '%s'", arg);
+	tgt_parse_columns(arg, column_name, NR_COLS, o->cols,
+			  (int)ARRAY_SIZE(o->cols), &o->ncols);
 }
 
 /* 1536 -> "1.5K": powers of 1024, one decimal at most, as lsblk prints */
@@ -375,18 +352,18 @@ static int fill_table(struct libscols_table *tb, struct ubd_ctrl *ctrl,
 	for (int i = 0; i < n; i++) {
 		ret = read_row(ctrl, ids[i], &r);
 		if (ret == -ENODEV && one) {
-			ubdctl_warnx("device %u not found", ids[i]);
+			tgt_warnx("device %u not found", ids[i]);
 			return UBDCTL_EXIT_NOTFOUND;
 		}
 		if (ret == -ENODEV)
 			continue;
 		if (ret) {
-			ubdctl_warnx("device %u: %s", ids[i],
+			tgt_warnx("device %u: %s", ids[i],
 				     ubd_strerror(ret));
 			return UBDCTL_EXIT_FAILURE;
 		}
 		if (add_line(tb, ctrl, &r, o)) {
-			ubdctl_warnx("%s", strerror(ENOMEM));
+			tgt_warnx("%s", strerror(ENOMEM));
 			return UBDCTL_EXIT_FAILURE;
 		}
 	}
@@ -400,7 +377,7 @@ static int list_devices(struct ubd_ctrl *ctrl, const unsigned int *ids,
 	int ret;
 
 	if (!tb) {
-		ubdctl_warnx("cannot make the table: %s", strerror(ENOMEM));
+		tgt_warnx("cannot make the table: %s", strerror(ENOMEM));
 		return UBDCTL_EXIT_FAILURE;
 	}
 	ret = fill_table(tb, ctrl, ids, n, o, one);
@@ -479,7 +456,7 @@ int ubdctl_list(struct ubdctl *uc, int argc, char **argv)
 
 	n = ubdctl_all_ids(ctrl, &ids);
 	if (n < 0) {
-		ubdctl_warnx("cannot list the devices: %s", ubd_strerror(n));
+		tgt_warnx("cannot list the devices: %s", ubd_strerror(n));
 		return UBDCTL_EXIT_FAILURE;
 	}
 	ret = list_devices(ctrl, ids, n, &o, false);

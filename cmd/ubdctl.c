@@ -43,17 +43,6 @@ static const struct ubdctl_cmd ubdctl_cmds[] = {
 
 #define NR_CMDS (sizeof(ubdctl_cmds) / sizeof(ubdctl_cmds[0]))
 
-void ubdctl_warnx(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", program_invocation_short_name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 const struct ubdctl_cmd *ubdctl_find_cmd(const char *name)
 {
 	for (size_t i = 0; i < NR_CMDS; i++)
@@ -128,7 +117,7 @@ struct ubd_ctrl *ubdctl_ctrl(struct ubdctl *uc)
 
 		if (!path || !*path)
 			path = UBD_CONTROL_PATH;
-		ubdctl_warnx("cannot open %s: %s%s", path, ubd_strerror(ret),
+		tgt_warnx("cannot open %s: %s%s", path, ubd_strerror(ret),
 			     ret == -ENOENT ? " (is the ubd_drv module loaded?)"
 					    : "");
 		exit(UBDCTL_EXIT_FAILURE);
@@ -346,10 +335,10 @@ int ubdctl_add(struct ubdctl *uc, int argc, char **argv)
 	ret = ubd_ctrl_add(ctrl, &info);
 	if (ret) {
 		if (info.dev_id != (__u32)-1)
-			ubdctl_warnx("cannot add device %u: %s", info.dev_id,
+			tgt_warnx("cannot add device %u: %s", info.dev_id,
 				     ubd_strerror(ret));
 		else
-			ubdctl_warnx("cannot add a device: %s",
+			tgt_warnx("cannot add a device: %s",
 				     ubd_strerror(ret));
 		return UBDCTL_EXIT_FAILURE;
 	}
@@ -433,12 +422,12 @@ int ubdctl_features(struct ubdctl *uc, int argc, char **argv)
 	ctrl = ubdctl_ctrl(uc);
 	ret = ubd_ctrl_get_features(ctrl, &features);
 	if (ret == -EOPNOTSUPP) {
-		ubdctl_warnx("the driver behind %s does not support GET_FEATURES (Linux ublk before 6.5)",
+		tgt_warnx("the driver behind %s does not support GET_FEATURES (Linux ublk before 6.5)",
 			     ubd_ctrl_path(ctrl));
 		return UBDCTL_EXIT_FAILURE;
 	}
 	if (ret) {
-		ubdctl_warnx("cannot get the features: %s", ubd_strerror(ret));
+		tgt_warnx("cannot get the features: %s", ubd_strerror(ret));
 		return UBDCTL_EXIT_FAILURE;
 	}
 	print_features(features, json);
@@ -455,7 +444,7 @@ static void close_stdout(void)
 	if (fclose(stdout))
 		err = true;
 	if (err) {
-		ubdctl_warnx("write error: %s", strerror(errno ?: EIO));
+		tgt_warnx("write error: %s", strerror(errno ?: EIO));
 		_exit(UBDCTL_EXIT_FAILURE);
 	}
 }
@@ -490,12 +479,12 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		ubdctl_warnx("no command given");
+		tgt_warnx("no command given");
 		tgt_errtryhelp();
 	}
 	cmd = ubdctl_find_cmd(argv[optind]);
 	if (!cmd) {
-		ubdctl_warnx("unknown command '%s'", argv[optind]);
+		tgt_warnx("unknown command '%s'", argv[optind]);
 		tgt_errtryhelp();
 	}
 

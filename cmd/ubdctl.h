@@ -34,7 +34,6 @@ struct ubdctl_cmd {
 struct ubd_ctrl *ubdctl_ctrl(struct ubdctl *uc);
 
 /* "ubdctl: <msg>" on stderr */
-void ubdctl_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* usage() of one subcommand: synopsis, help line, its options */
 void ubdctl_cmd_usage(const struct ubdctl_cmd *cmd);

@@ -14,6 +14,7 @@
 #include "ubd_drv.h"
 
 #include <linux/highmem.h>
+#include <linux/uio.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
@@ -30,21 +31,32 @@ static bool ubd_rq_has_data(const struct request *req)
 	return req_op(req) == REQ_OP_READ || req_op(req) == REQ_OP_WRITE;
 }
 
+/*
+ * Copies between the request's pages and the server's buffer go through an
+ * iov_iter, page by page.  Not copy_to_user() on a kmapped address: bio
+ * pages may be slab memory (jbd2's 1 KiB frozen buffers, for one), and
+ * hardened usercopy rightly refuses to copy a slab object that has no
+ * usercopy whitelist to user space -- a kernel BUG.  Page copies are not
+ * object copies and are not checked that way.
+ */
+
 /* the bio pages of a WRITE -> the server's buffer */
 static int ubd_copy_rq_to_server(struct request *req, u64 uaddr)
 {
-	char __user *dst = u64_to_user_ptr(uaddr);
-	struct req_iterator iter;
+	struct req_iterator rq_iter;
+	struct iov_iter iter;
+	struct iovec iov;
 	struct bio_vec bv;
+	int ret;
 
-	rq_for_each_segment(bv, req, iter) {
-		void *src = bvec_kmap_local(&bv);
-		unsigned long left = copy_to_user(dst, src, bv.bv_len);
-
-		kunmap_local(src);
-		if (left)
+	ret = import_single_range(ITER_DEST, u64_to_user_ptr(uaddr),
+				  blk_rq_bytes(req), &iov, &iter);
+	if (ret)
+		return ret;
+	rq_for_each_segment(bv, req, rq_iter) {
+		if (copy_page_to_iter(bv.bv_page, bv.bv_offset, bv.bv_len,
+				      &iter) != bv.bv_len)
 			return -EFAULT;
-		dst += bv.bv_len;
 	}
 	return 0;
 }
@@ -53,23 +65,24 @@ static int ubd_copy_rq_to_server(struct request *req, u64 uaddr)
 static int ubd_copy_server_to_rq(struct request *req, u64 uaddr,
 				 unsigned int bytes)
 {
-	const char __user *src = u64_to_user_ptr(uaddr);
-	struct req_iterator iter;
+	struct req_iterator rq_iter;
+	struct iov_iter iter;
+	struct iovec iov;
 	struct bio_vec bv;
+	int ret;
 
-	rq_for_each_segment(bv, req, iter) {
+	ret = import_single_range(ITER_SOURCE, u64_to_user_ptr(uaddr), bytes,
+				  &iov, &iter);
+	if (ret)
+		return ret;
+	rq_for_each_segment(bv, req, rq_iter) {
 		unsigned int len = min(bv.bv_len, bytes);
-		void *dst;
-		unsigned long left;
 
 		if (!len)
 			break;
-		dst = bvec_kmap_local(&bv);
-		left = copy_from_user(dst, src, len);
-		kunmap_local(dst);
-		if (left)
+		if (copy_page_from_iter(bv.bv_page, bv.bv_offset, len,
+					&iter) != len)
 			return -EFAULT;
-		src += len;
 		bytes -= len;
 	}
 	return 0;

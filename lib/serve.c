@@ -173,6 +173,8 @@ static int add_or_attach(struct ubd_dev *dev)
 	info->queue_depth = o->depth ?: UBD_DEF_DEPTH;
 	info->max_io_buf_bytes = o->max_io;
 	info->flags = dev->ops->flags;
+	if (o->need_get_data)
+		info->flags |= UBD_F_NEED_GET_DATA;
 	ret = ubd_ctrl_add(dev->ctrl, info);
 	if (ret) {
 		ubd_err("cannot add a device: %s\n", ubd_strerror(ret));
@@ -185,6 +187,10 @@ static int add_or_attach(struct ubd_dev *dev)
 	if ((info->flags & dev->ops->flags) != dev->ops->flags) {
 		ubd_err("the driver lacks features the %s target needs\n",
 			dev->ops->name);
+		return -EOPNOTSUPP;
+	}
+	if (o->need_get_data && !(info->flags & UBD_F_NEED_GET_DATA)) {
+		ubd_err("the driver does not support NEED_GET_DATA\n");
 		return -EOPNOTSUPP;
 	}
 	return 0;

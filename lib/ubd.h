@@ -149,6 +149,9 @@ struct ubd_dev_opts {
 	bool daemon;		/* fork once live, print the block device */
 	/* pin each queue thread to the CPUs GET_QUEUE_AFFINITY gives */
 	bool pin_queues;
+	/* a new device uses UBD_F_NEED_GET_DATA: WRITE data comes in a
+	 * second step, into the buffer the server names then */
+	bool need_get_data;
 	struct ubd_fault fault;	/* test-only, see ubd-null(8) */
 };
 
