@@ -122,7 +122,9 @@ static void ctrl_cmd_init(struct ubd_ctrl_cmd *cmd, unsigned int dev_id)
 
 /*
  * GET_FEATURES exists since ublk 6.5 and in ubd_drv.  A driver that does not
- * know the encoded opcode (ublk 6.1) speaks only the legacy ones.
+ * know it speaks the legacy opcodes, which every ublk accepts.  ublk 6.1
+ * looks the device up before the opcode, so there the answer is ENODEV: a
+ * driver that knows GET_FEATURES never looks a device up for it.
  */
 static int ctrl_probe(struct ubd_ctrl *ctrl)
 {
@@ -140,7 +142,7 @@ static int ctrl_probe(struct ubd_ctrl *ctrl)
 		ctrl->legacy_ops = !(features & UBD_F_CMD_IOCTL_ENCODE);
 		return 0;
 	}
-	if (ret == -EOPNOTSUPP || ret == -EINVAL) {
+	if (ret == -EOPNOTSUPP || ret == -EINVAL || ret == -ENODEV) {
 		ctrl->legacy_ops = true;
 		return 0;
 	}

@@ -26,6 +26,8 @@
 
 #define UBD_DEF_NR_QUEUES	1
 #define UBD_DEF_DEPTH		128
+/* sent explicitly: ublk 6.1 takes 0 literally, where ubd_drv defaults it */
+#define UBD_DEF_MAX_IO		(512U << 10)
 
 void *ubd_dev_tgt_data(const struct ubd_dev *dev)
 {
@@ -171,7 +173,7 @@ static int add_or_attach(struct ubd_dev *dev)
 	info->dev_id = o->dev_id >= 0 ? (unsigned int)o->dev_id : (__u32)-1;
 	info->nr_hw_queues = o->nr_queues ?: UBD_DEF_NR_QUEUES;
 	info->queue_depth = o->depth ?: UBD_DEF_DEPTH;
-	info->max_io_buf_bytes = o->max_io;
+	info->max_io_buf_bytes = o->max_io ?: UBD_DEF_MAX_IO;
 	info->flags = dev->ops->flags;
 	if (o->need_get_data)
 		info->flags |= UBD_F_NEED_GET_DATA;
