@@ -4,12 +4,17 @@ UBD_SRCDIR=${UBD_SRCDIR:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)}
 UBD_BUILDDIR=${UBD_BUILDDIR:-$UBD_SRCDIR}
 PATH="$UBD_BUILDDIR/cmd:$PATH"
 UBD_KO=${UBD_KO:-$UBD_SRCDIR/drivers/ubd_drv.ko}
+# The driver under test: ours, or for the compatibility pass the kernel's
+# ublk_drv (UBD_PFX=ublk UBD_MOD=ublk_drv UBD_CONTROL=/dev/ublk-control).
+# Write node names as /dev/${UBD_PFX}bN, /dev/${UBD_PFX}cN.
+UBD_PFX=${UBD_PFX:-ubd}
+UBD_MOD=${UBD_MOD:-ubd_drv}
 export UBD_RUN_DIR=/run/ubd
 
 SERVERS="ubd-null ubd-loop"
 
 ubd_load() {
-	grep -q '^ubd_drv ' /proc/modules || insmod "$UBD_KO"
+	grep -q "^$UBD_MOD " /proc/modules || insmod "$UBD_KO"
 }
 
 # wait up to $1 seconds for the command after it to succeed
@@ -25,8 +30,8 @@ wait_for() {
 # ids of the devices the driver has now
 ubd_ids() {
 	local d
-	for d in /sys/class/ubd-char/ubdc*; do
-		[ -e "$d" ] && echo "${d##*/ubdc}"
+	for d in /sys/class/$UBD_PFX-char/${UBD_PFX}c*; do
+		[ -e "$d" ] && echo "${d##*/${UBD_PFX}c}"
 	done
 }
 
@@ -62,8 +67,8 @@ ubd_cleanup() {
 ubd_assert_unload() {
 	ubd_cleanup
 	[ -z "$(ubd_ids)" ] || { echo "devices left: $(ubd_ids)"; return 1; }
-	rmmod ubd_drv || { echo "rmmod failed"; return 1; }
-	! ls /dev/ubdb* /dev/ubdc* 2>/dev/null || { echo "nodes left"; return 1; }
+	rmmod "$UBD_MOD" || { echo "rmmod failed"; return 1; }
+	! ls /dev/${UBD_PFX}b* /dev/${UBD_PFX}c* 2>/dev/null || { echo "nodes left"; return 1; }
 }
 
 # start a server in the background and wait until $2 is a block device:
