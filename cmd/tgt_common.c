@@ -159,6 +159,14 @@ int tgt_common_opt(int c, const char *arg, struct ubd_dev_opts *o,
 	case OPT_NEED_GET_DATA:
 		o->need_get_data = true;
 		return 1;
+	case OPT_RECOVERY:
+		if (ubd_parse_recovery(arg, &o->recovery))
+			tgt_usage_error("invalid recovery mode '%s': expected on, reissue, fail-io or off",
+					arg);
+		return 1;
+	case OPT_RECOVER:
+		o->recover = true;
+		return 1;
 	case OPT_FAULT:
 		if (ubd_parse_fault(arg, &o->fault))
 			tgt_usage_error("invalid fault '%s': expected delay=MS (0..600000), silent, stall-queue=N or exit-queue=N",
@@ -176,6 +184,12 @@ int tgt_common_opt(int c, const char *arg, struct ubd_dev_opts *o,
 	}
 }
 
+void tgt_opts_check(const struct ubd_dev_opts *o)
+{
+	if (o->recover && o->dev_id < 0)
+		tgt_usage_error("--recover needs the device: -n <id>");
+}
+
 void tgt_common_usage(FILE *out)
 {
 	fputs(" -n, --id <id>          serve device <id>: the one made by\n"
@@ -188,6 +202,10 @@ void tgt_common_usage(FILE *out)
 	      "     --foreground       stay in the foreground (the default)\n"
 	      "     --need-get-data    a new device takes WRITE data in a second\n"
 	      "                          step (UBD_F_NEED_GET_DATA)\n"
+	      "     --recovery[=<mode>] a new device outlives a dead server: on,\n"
+	      "                          reissue or fail-io (default on)\n"
+	      "     --recover          take over device -n <id>, whose server\n"
+	      "                          died or was quiesced\n"
 	      "     --pin-queues       run each queue's thread only on the CPUs\n"
 	      "                          that submit to that queue\n"
 	      "     --control <path>   control node (default /dev/ubd-control)\n"

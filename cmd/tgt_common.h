@@ -18,6 +18,8 @@ enum {
 	OPT_FAULT,
 	OPT_PIN_QUEUES,
 	OPT_NEED_GET_DATA,
+	OPT_RECOVERY,
+	OPT_RECOVER,
 	/* a target's own long-only options start here */
 	OPT_TGT_FIRST = CHAR_MAX + 32,
 };
@@ -35,6 +37,8 @@ enum {
 	{ "fault",	required_argument, NULL, OPT_FAULT },		\
 	{ "pin-queues",	no_argument,	   NULL, OPT_PIN_QUEUES },	\
 	{ "need-get-data", no_argument,	   NULL, OPT_NEED_GET_DATA },	\
+	{ "recovery",	optional_argument, NULL, OPT_RECOVERY },	\
+	{ "recover",	no_argument,	   NULL, OPT_RECOVER },		\
 	{ "help",	no_argument,	   NULL, 'h' },			\
 	{ "version",	no_argument,	   NULL, 'V' }
 
@@ -50,6 +54,8 @@ void tgt_opts_init(struct ubd_dev_opts *o);
  */
 int tgt_common_opt(int c, const char *arg, struct ubd_dev_opts *o,
 		   void (*usage)(void));
+/* checks across options, after parsing: exits on a usage error */
+void tgt_opts_check(const struct ubd_dev_opts *o);
 /* the lines of usage() for the common options */
 void tgt_common_usage(FILE *out);
 /* "<prog>: <msg>" on stderr: the one error line of every tool */

@@ -324,6 +324,33 @@ static int loop_init_tgt(struct ubd_dev *dev, struct ubd_params *p)
 	return 0;
 }
 
+/*
+ * The store may grow under us (a file extended with truncate, a grown
+ * volume): without --size, the device follows it.
+ */
+static int loop_get_size(struct ubd_dev *dev, uint64_t *sectors)
+{
+	struct loop_tgt *t = ubd_dev_tgt_data(dev);
+	uint64_t total, size;
+	struct stat st;
+
+	if (t->size_arg)
+		return -EOPNOTSUPP;
+	if (t->is_blkdev) {
+		if (ioctl(t->file.fd, BLKGETSIZE64, &total))
+			return -errno;
+	} else {
+		if (fstat(t->file.fd, &st))
+			return -errno;
+		total = st.st_size;
+	}
+	if (total <= t->offset)
+		return -ENOSPC;
+	size = (total - t->offset) / t->lbs * t->lbs;
+	*sectors = size >> 9;
+	return 0;
+}
+
 static void loop_deinit_tgt(struct ubd_dev *dev)
 {
 	struct loop_tgt *t = ubd_dev_tgt_data(dev);
@@ -385,6 +412,7 @@ static const struct ubd_tgt_ops loop_tgt_ops = {
 	.name		= "loop",
 	.init_tgt	= loop_init_tgt,
 	.deinit_tgt	= loop_deinit_tgt,
+	.get_size	= loop_get_size,
 	.init_queue	= loop_init_queue,
 	.queue_io	= loop_queue_io,
 	.tgt_io_done	= loop_tgt_io_done,
@@ -453,6 +481,7 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		tgt_usage_error("unexpected argument '%s'", argv[optind]);
+	tgt_opts_check(&opts);
 	if (!t.path)
 		tgt_usage_error("no --file given");
 	t.read_only = opts.read_only;

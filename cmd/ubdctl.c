@@ -30,13 +30,21 @@
 
 static const struct ubdctl_cmd ubdctl_cmds[] = {
 	{ "add", ubdctl_add, "create a device for a server to attach to",
-	  "[-n <id>] [-q <n>] [-d <n>] [--max-io <size>] [--show]",
+	  "[-n <id>] [-q <n>] [-d <n>] [--max-io <size>] [--recovery[=<mode>]] [--show]",
 	  ubdctl_add_usage },
 	{ "del", ubdctl_del, "delete devices and wait for their servers",
 	  "[--force] [--timeout <sec>] <id>...|-a", ubdctl_del_usage },
 	{ "list", ubdctl_list, "list devices",
 	  "[-J] [-O <list>|--output-all] [-n] [--raw] [-b] [<id>]",
 	  ubdctl_list_usage },
+	{ "recover", ubdctl_recover,
+	  "start a new server for a device whose server died or was quiesced",
+	  "[--foreground] <id>", ubdctl_recover_usage },
+	{ "quiesce", ubdctl_quiesce,
+	  "let a device's server exit without failing io, for a new server",
+	  "[--timeout <ms>] <id>", ubdctl_quiesce_usage },
+	{ "resize", ubdctl_resize, "change the size of a live device",
+	  "<id> <size>", ubdctl_resize_usage },
 	{ "features", ubdctl_features, "list the features of the driver",
 	  "[-J]", ubdctl_features_usage },
 };
@@ -268,6 +276,8 @@ void ubdctl_add_usage(FILE *out)
 		" -q, --queues <n>       hardware queues, 1..%d (default %d)\n"
 		" -d, --depth <n>        tags per queue, 1..%d (default %d)\n"
 		"     --max-io <size>    largest io, 4K..32M (default 512K)\n"
+		"     --recovery[=<mode>] outlive a dead server: on, reissue or\n"
+		"                          fail-io (default on); see recover\n"
 		"     --show             print the block device, not the id\n",
 		get_nprocs_conf(), ADD_DEF_QUEUES, UBD_MAX_QUEUE_DEPTH,
 		ADD_DEF_DEPTH);
@@ -275,16 +285,19 @@ void ubdctl_add_usage(FILE *out)
 
 int ubdctl_add(struct ubdctl *uc, int argc, char **argv)
 {
-	enum { OPT_SHOW = OPT_TGT_FIRST };
+	enum { OPT_SHOW = OPT_TGT_FIRST, OPT_RECOVERY_MODE };
 	static const struct option longopts[] = {
 		{ "id",		required_argument, NULL, 'n' },
 		{ "queues",	required_argument, NULL, 'q' },
 		{ "depth",	required_argument, NULL, 'd' },
 		{ "max-io",	required_argument, NULL, OPT_MAX_IO },
 		{ "show",	no_argument,	   NULL, OPT_SHOW },
+		{ "recovery",	optional_argument, NULL, OPT_RECOVERY_MODE },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	enum ubd_recovery_mode recovery = UBD_RECOVERY_NONE;
+	uint64_t want;
 	struct ubd_ctrl_dev_info info = {
 		.dev_id = (__u32)-1,
 		.nr_hw_queues = ADD_DEF_QUEUES,
@@ -321,6 +334,11 @@ int ubdctl_add(struct ubdctl *uc, int argc, char **argv)
 		case OPT_SHOW:
 			show = true;
 			break;
+		case OPT_RECOVERY_MODE:
+			if (ubd_parse_recovery(optarg, &recovery))
+				tgt_usage_error("invalid recovery mode '%s': expected on, reissue, fail-io or off",
+						optarg);
+			break;
 		case 'h':
 			ubdctl_cmd_usage(ubdctl_find_cmd("add"));
 			return EXIT_SUCCESS;
@@ -331,6 +349,11 @@ int ubdctl_add(struct ubdctl *uc, int argc, char **argv)
 	if (optind < argc)
 		tgt_usage_error("unexpected argument '%s'", argv[optind]);
 
+	/* UPDATE_SIZE costs nothing: ask for it, for resize */
+	want = ubd_recovery_flags(recovery);
+	info.flags = want | UBD_F_UPDATE_SIZE;
+	want &= ~UBD_F_QUIESCE;
+
 	ctrl = ubdctl_ctrl(uc);
 	ret = ubd_ctrl_add(ctrl, &info);
 	if (ret) {
@@ -340,6 +363,12 @@ int ubdctl_add(struct ubdctl *uc, int argc, char **argv)
 		else
 			tgt_warnx("cannot add a device: %s",
 				     ubd_strerror(ret));
+		return UBDCTL_EXIT_FAILURE;
+	}
+	if ((info.flags & want) != want) {
+		tgt_warnx("the driver does not support recovery mode %s",
+			  ubd_recovery_name(want));
+		ubd_ctrl_del(ctrl, info.dev_id);
 		return UBDCTL_EXIT_FAILURE;
 	}
 	if (show) {

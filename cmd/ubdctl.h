@@ -56,11 +56,17 @@ int ubdctl_add(struct ubdctl *uc, int argc, char **argv);
 int ubdctl_del(struct ubdctl *uc, int argc, char **argv);
 int ubdctl_list(struct ubdctl *uc, int argc, char **argv);
 int ubdctl_features(struct ubdctl *uc, int argc, char **argv);
+int ubdctl_recover(struct ubdctl *uc, int argc, char **argv);
+int ubdctl_quiesce(struct ubdctl *uc, int argc, char **argv);
+int ubdctl_resize(struct ubdctl *uc, int argc, char **argv);
 
 void ubdctl_add_usage(FILE *out);
 void ubdctl_del_usage(FILE *out);
 void ubdctl_list_usage(FILE *out);
 void ubdctl_list_columns_usage(FILE *out);
 void ubdctl_features_usage(FILE *out);
+void ubdctl_recover_usage(FILE *out);
+void ubdctl_quiesce_usage(FILE *out);
+void ubdctl_resize_usage(FILE *out);
 
 #endif

@@ -58,6 +58,27 @@ static int ubd_validate_dev_info(const struct ubd_ctrl_cmd *h,
 	return 0;
 }
 
+/* recovery is none, R, R|REISSUE or R|FAIL_IO; QUIESCE needs R */
+static int ubd_validate_recovery_flags(u64 flags)
+{
+	u64 mode = flags & (UBD_F_USER_RECOVERY |
+			    UBD_F_USER_RECOVERY_REISSUE |
+			    UBD_F_USER_RECOVERY_FAIL_IO);
+
+	if (mode && mode != UBD_F_USER_RECOVERY &&
+	    mode != (UBD_F_USER_RECOVERY | UBD_F_USER_RECOVERY_REISSUE) &&
+	    mode != (UBD_F_USER_RECOVERY | UBD_F_USER_RECOVERY_FAIL_IO)) {
+		pr_warn("%s: recovery flags %#llx: REISSUE and FAIL_IO need USER_RECOVERY and exclude each other\n",
+			__func__, mode);
+		return -EINVAL;
+	}
+	if ((flags & UBD_F_QUIESCE) && !(flags & UBD_F_USER_RECOVERY)) {
+		pr_warn("%s: QUIESCE needs USER_RECOVERY\n", __func__);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int ubd_ctrl_add_dev(const struct ubd_ctrl_cmd *h)
 {
 	void __user *argp = u64_to_user_ptr(h->addr);
@@ -75,6 +96,9 @@ static int ubd_ctrl_add_dev(const struct ubd_ctrl_cmd *h)
 
 	/* negotiate: grant what we know, the server compares */
 	info.flags &= UBD_F_ALL;
+	ret = ubd_validate_recovery_flags(info.flags);
+	if (ret)
+		return ret;
 	info.flags |= UBD_F_URING_CMD_COMP_IN_TASK | UBD_F_CMD_IOCTL_ENCODE;
 	/* one hardware queue per CPU at most, like upstream */
 	info.nr_hw_queues = min_t(unsigned int, info.nr_hw_queues, nr_cpu_ids);
@@ -203,7 +227,7 @@ int ubd_validate_params(const struct ubd_device *ub, struct ubd_params *p)
 	     b->chunk_sectors < (1U << (b->logical_bs_shift - SECTOR_SHIFT))))
 		return -EINVAL;
 	/* the size in bytes must fit a loff_t */
-	if (b->dev_sectors > (U64_MAX >> (SECTOR_SHIFT + 1)))
+	if (b->dev_sectors > UBD_MAX_DEV_SECTORS)
 		return -EINVAL;
 	if (b->dev_sectors & ((1U << (b->logical_bs_shift - SECTOR_SHIFT)) - 1))
 		return -EINVAL;
@@ -393,6 +417,10 @@ static int ubd_ctrl_uring_cmd(struct io_uring_cmd *cmd,
 	case UBD_CMD_GET_PARAMS:
 	case UBD_CMD_GET_DEV_INFO2:
 	case _IOC_NR(UBD_U_CMD_DEL_DEV_ASYNC):
+	case UBD_CMD_START_USER_RECOVERY:
+	case UBD_CMD_END_USER_RECOVERY:
+	case _IOC_NR(UBD_U_CMD_UPDATE_SIZE):
+	case _IOC_NR(UBD_U_CMD_QUIESCE_DEV):
 		break;
 	default:
 		return -EOPNOTSUPP;
@@ -430,6 +458,19 @@ static int ubd_ctrl_uring_cmd(struct io_uring_cmd *cmd,
 		break;
 	case UBD_CMD_GET_PARAMS:
 		ret = ubd_ctrl_get_params(ub, &h);
+		break;
+	case UBD_CMD_START_USER_RECOVERY:
+		ret = ubd_start_recovery(ub);
+		break;
+	case UBD_CMD_END_USER_RECOVERY:
+		ret = h.data[0] > PID_MAX_LIMIT ? -EINVAL :
+			ubd_end_recovery(ub, (pid_t)h.data[0]);
+		break;
+	case _IOC_NR(UBD_U_CMD_UPDATE_SIZE):
+		ret = ubd_update_size(ub, h.data[0]);
+		break;
+	case _IOC_NR(UBD_U_CMD_QUIESCE_DEV):
+		ret = ubd_quiesce_dev(ub, h.data[0]);
 		break;
 	default:
 		ret = -EOPNOTSUPP;

@@ -40,7 +40,15 @@
 /* what this driver supports; every other requested UBD_F_* bit is masked */
 #define UBD_F_ALL		(UBD_F_URING_CMD_COMP_IN_TASK | \
 				 UBD_F_NEED_GET_DATA | \
-				 UBD_F_CMD_IOCTL_ENCODE)
+				 UBD_F_USER_RECOVERY | \
+				 UBD_F_USER_RECOVERY_REISSUE | \
+				 UBD_F_CMD_IOCTL_ENCODE | \
+				 UBD_F_USER_RECOVERY_FAIL_IO | \
+				 UBD_F_UPDATE_SIZE | \
+				 UBD_F_QUIESCE)
+
+/* the largest device: its size in bytes must fit a loff_t */
+#define UBD_MAX_DEV_SECTORS	(U64_MAX >> (SECTOR_SHIFT + 1))
 
 /* bits of ubd_io.flags; always changed with atomic bitops */
 enum {
@@ -120,6 +128,17 @@ struct ubd_device {
 	/* ... and once one has, the others fail at once */
 	bool			start_io_failed;
 
+	/*
+	 * Recovery (ubd_recovery.c).  quiesced: we quiesced the disk's
+	 * queue, for a new server; protected by mutex.  fail_io: no server,
+	 * and ios fail at once (FAIL_IO).  force_abort: STOP is removing
+	 * the disk, so ios fail rather than wait for a new server.
+	 */
+	bool			quiesced;
+	bool			fail_io;
+	bool			force_abort;
+	struct work_struct	quiesce_work;
+
 	bool			monitor_on;
 	unsigned long		stop_deadline;	/* jiffies, 0: not stopping */
 	struct delayed_work	monitor_work;
@@ -153,6 +172,25 @@ static inline size_t ubd_queue_descs_stride(void)
 			PAGE_SIZE);
 }
 
+/* the device can wait for a new server when its server dies */
+static inline bool ubd_can_recover(const struct ubd_device *ub)
+{
+	return ub->info.flags & UBD_F_USER_RECOVERY;
+}
+
+/*
+ * An io that its (dead) server cannot take waits for the next server,
+ * rather than fail: recovery without FAIL_IO, on a started device that is
+ * not being stopped.
+ */
+static inline bool ubd_hold_io(const struct ubd_device *ub)
+{
+	return ubd_can_recover(ub) &&
+	       !(ub->info.flags & UBD_F_USER_RECOVERY_FAIL_IO) &&
+	       READ_ONCE(ub->info.state) != UBD_S_DEV_DEAD &&
+	       !READ_ONCE(ub->force_abort);
+}
+
 /* ubd_main.c: device lifetime */
 struct ubd_device *ubd_get_device_from_id(int id);
 void ubd_put_device(struct ubd_device *ub);
@@ -160,7 +198,17 @@ int ubd_add_dev(struct ubd_ctrl_dev_info *info, int req_id);
 int ubd_del_dev(struct ubd_device *ub, bool wait);
 int ubd_start_dev(struct ubd_device *ub, pid_t pid);
 void ubd_stop_dev(struct ubd_device *ub);
+int ubd_wait_ready(struct ubd_device *ub);
 void ubd_queue_affinity(struct ubd_device *ub, int q_id, struct cpumask *mask);
+
+/* ubd_recovery.c: a device that outlives its server */
+void ubd_server_died(struct ubd_device *ub);
+void ubd_quiesce_work_fn(struct work_struct *work);
+void ubd_abort_recovery(struct ubd_device *ub);
+int ubd_start_recovery(struct ubd_device *ub);
+int ubd_end_recovery(struct ubd_device *ub, pid_t pid);
+int ubd_quiesce_dev(struct ubd_device *ub, u64 timeout_ms);
+int ubd_update_size(struct ubd_device *ub, u64 sectors);
 
 /* ubd_ctrl.c: the control node */
 int ubd_ctrl_init(void);

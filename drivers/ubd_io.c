@@ -152,7 +152,11 @@ static void ubd_deliver(struct ubd_queue *ubq, struct ubd_io *io,
 
 	if (unlikely(current != ubq->daemon || (current->flags & PF_EXITING) ||
 		     READ_ONCE(ubq->dead))) {
-		blk_mq_end_request(req, BLK_STS_IOERR);
+		/* the server never saw it: the next one may have it */
+		if (ubd_hold_io(ubq->ub))
+			blk_mq_requeue_request(req, false);
+		else
+			blk_mq_end_request(req, BLK_STS_IOERR);
 		io_uring_cmd_done(cmd, UBD_IO_RES_ABORT, 0, issue_flags);
 		ubd_kick_monitor(ubq->ub);
 		return;
@@ -242,8 +246,17 @@ static blk_status_t ubd_queue_rq(struct blk_mq_hw_ctx *hctx,
 		ret = BLK_STS_NOTSUPP;
 		goto out;
 	}
-	if (unlikely(READ_ONCE(ubq->dead))) {
+	/* FAIL_IO, or the disk is going away */
+	if (unlikely(READ_ONCE(ubq->ub->fail_io))) {
 		ret = BLK_STS_IOERR;
+		goto out;
+	}
+	/*
+	 * The server died.  Until the queue is quiesced for a new one,
+	 * BLK_STS_RESOURCE has blk-mq try again shortly.
+	 */
+	if (unlikely(READ_ONCE(ubq->dead))) {
+		ret = ubd_hold_io(ubq->ub) ? BLK_STS_RESOURCE : BLK_STS_IOERR;
 		goto out;
 	}
 	/* a server that let START's first read time out gets no more */
@@ -499,18 +512,31 @@ void ubd_fail_owned_ios(struct ubd_device *ub, struct ubd_queue *ubq)
 }
 
 /*
- * The server of @ubq is gone: fail what it held, and complete its parked
- * commands so that its io_uring can finish exiting.  Requests on their way
- * (in task work) are failed there; new ones by queue_rq.
+ * The server of @ubq is gone: fail (or requeue, see ubd_recovery.c) what
+ * it held, and complete its parked commands so that its io_uring can
+ * finish exiting.  Requests on their way (in task work) are dealt with
+ * there; new ones by queue_rq.  Idempotent.
  */
 void ubd_abort_queue(struct ubd_device *ub, struct ubd_queue *ubq)
 {
+	/* with REISSUE, ios the dead server held go to the next one */
+	bool requeue = (ub->info.flags & UBD_F_USER_RECOVERY_REISSUE) &&
+		       ubd_hold_io(ub);
 	unsigned int tag;
 
 	WRITE_ONCE(ubq->dead, true);
 	/* make queue_rq see dead before we take the commands */
 	smp_mb();
-	ubd_fail_owned_ios(ub, ubq);
+	for (tag = 0; tag < ubq->q_depth; tag++) {
+		struct request *req = ubd_claim_owned(ubq, tag);
+
+		if (!req)
+			continue;
+		if (requeue)
+			blk_mq_requeue_request(req, false);
+		else
+			blk_mq_end_request(req, BLK_STS_IOERR);
+	}
 	for (tag = 0; tag < ubq->q_depth; tag++) {
 		struct ubd_io *io = &ubq->ios[tag];
 

@@ -150,6 +150,7 @@ int ubd_add_dev(struct ubd_ctrl_dev_info *info, int req_id)
 	init_completion(&ub->ready);
 	INIT_DELAYED_WORK(&ub->monitor_work, ubd_monitor_work_fn);
 	INIT_WORK(&ub->stop_work, ubd_stop_work_fn);
+	INIT_WORK(&ub->quiesce_work, ubd_quiesce_work_fn);
 
 	idr_preload(GFP_KERNEL);
 	spin_lock(&ubd_idr_lock);
@@ -227,6 +228,7 @@ static void ubd_remove(struct ubd_device *ub)
 	/* the monitor no longer re-arms itself, and finds nothing to stop */
 	cancel_delayed_work_sync(&ub->monitor_work);
 	cancel_work_sync(&ub->stop_work);
+	cancel_work_sync(&ub->quiesce_work);
 	cdev_device_del(&ub->cdev, &ub->cdev_dev);
 	ubd_put_device(ub);
 }
@@ -315,6 +317,24 @@ static void ubd_apply_params(struct ubd_device *ub, struct gendisk *disk)
 	set_capacity(disk, p->dev_sectors);
 }
 
+/*
+ * Wait until the server has fetched every tag.  A signal ends the wait --
+ * in io-wq (IOSQE_ASYNC) io_uring's cancellation comes as
+ * TIF_NOTIFY_SIGNAL -- and so does a DEL of the device.
+ */
+int ubd_wait_ready(struct ubd_device *ub)
+{
+	while (!wait_for_completion_timeout(&ub->ready, UBD_WAIT_SLICE)) {
+		if (task_sigpending(current) || fatal_signal_pending(current))
+			return -EINTR;
+		if ((current->flags & PF_IO_WORKER) && signal_pending(current))
+			return -EINTR;
+		if (test_bit(UB_STATE_DELETED, &ub->state))
+			return -ENODEV;
+	}
+	return 0;
+}
+
 /**
  * ubd_start_dev - add /dev/ubdbN once the server has fetched every tag
  * @ub: the device
@@ -328,19 +348,9 @@ int ubd_start_dev(struct ubd_device *ub, pid_t pid)
 
 	if (pid <= 0)
 		return -EINVAL;
-	/*
-	 * Until every tag is fetched.  A signal ends the wait -- in io-wq
-	 * (IOSQE_ASYNC) io_uring's cancellation comes as TIF_NOTIFY_SIGNAL --
-	 * and so does a DEL of the device.
-	 */
-	while (!wait_for_completion_timeout(&ub->ready, UBD_WAIT_SLICE)) {
-		if (task_sigpending(current) || fatal_signal_pending(current))
-			return -EINTR;
-		if ((current->flags & PF_IO_WORKER) && signal_pending(current))
-			return -EINTR;
-		if (test_bit(UB_STATE_DELETED, &ub->state))
-			return -ENODEV;
-	}
+	ret = ubd_wait_ready(ub);
+	if (ret)
+		return ret;
 
 	mutex_lock(&ub->mutex);
 	if (ub->info.state == UBD_S_DEV_LIVE || ub->disk) {
@@ -418,6 +428,7 @@ void ubd_stop_dev(struct ubd_device *ub)
 	disk = ub->disk;
 	if (disk) {
 		WRITE_ONCE(ub->stop_deadline, jiffies + UBD_STOP_GRACE);
+		ubd_abort_recovery(ub);
 		del_gendisk(disk);
 		ub->disk = NULL;
 		ub->info.state = UBD_S_DEV_DEAD;
@@ -432,6 +443,8 @@ void ubd_stop_dev(struct ubd_device *ub)
 	ub->nr_queues_ready = 0;
 	reinit_completion(&ub->ready);
 	spin_unlock(&ub->lock);
+	WRITE_ONCE(ub->fail_io, false);
+	WRITE_ONCE(ub->force_abort, false);
 	mutex_unlock(&ub->mutex);
 
 	if (disk)
@@ -483,11 +496,8 @@ static void ubd_monitor_work_fn(struct work_struct *work)
 		if (deadline && time_after(jiffies, deadline))
 			ubd_fail_owned_ios(ub, ubq);
 	}
-	if (found_dead) {
-		pr_info("dev %d: server died, stopping the device\n",
-			ub->info.dev_id);
-		schedule_work(&ub->stop_work);
-	}
+	if (found_dead)
+		ubd_server_died(ub);
 	if (READ_ONCE(ub->monitor_on))
 		schedule_delayed_work(&ub->monitor_work, UBD_MONITOR_PERIOD);
 }

@@ -268,6 +268,49 @@ int ubd_ctrl_get_affinity(struct ubd_ctrl *ctrl, unsigned int dev_id,
 			&cmd);
 }
 
+/* a device command with one u64 argument in data[0] */
+static int ctrl_cmd_data(struct ubd_ctrl *ctrl, unsigned int dev_id,
+			 unsigned int op, uint64_t data)
+{
+	struct ubd_ctrl_cmd cmd;
+
+	ctrl_cmd_init(&cmd, dev_id);
+	cmd.data[0] = data;
+	return ctrl_cmd(ctrl, op, &cmd);
+}
+
+int ubd_ctrl_start_recovery(struct ubd_ctrl *ctrl, unsigned int dev_id)
+{
+	return ctrl_cmd_data(ctrl, dev_id,
+			     ctrl_op(ctrl, UBD_CMD_START_USER_RECOVERY,
+				     UBD_U_CMD_START_USER_RECOVERY), 0);
+}
+
+int ubd_ctrl_end_recovery(struct ubd_ctrl *ctrl, unsigned int dev_id,
+			  pid_t pid)
+{
+	return ctrl_cmd_data(ctrl, dev_id,
+			     ctrl_op(ctrl, UBD_CMD_END_USER_RECOVERY,
+				     UBD_U_CMD_END_USER_RECOVERY), pid);
+}
+
+/* the newer commands exist only ioctl-encoded */
+int ubd_ctrl_quiesce(struct ubd_ctrl *ctrl, unsigned int dev_id,
+		     unsigned int timeout_ms)
+{
+	if (ctrl->legacy_ops)
+		return -EOPNOTSUPP;
+	return ctrl_cmd_data(ctrl, dev_id, UBD_U_CMD_QUIESCE_DEV, timeout_ms);
+}
+
+int ubd_ctrl_update_size(struct ubd_ctrl *ctrl, unsigned int dev_id,
+			 uint64_t sectors)
+{
+	if (ctrl->legacy_ops)
+		return -EOPNOTSUPP;
+	return ctrl_cmd_data(ctrl, dev_id, UBD_U_CMD_UPDATE_SIZE, sectors);
+}
+
 int ubd_list_ids(const struct ubd_ctrl *ctrl, unsigned int *ids, int max)
 {
 	char dir[64], prefix[16];

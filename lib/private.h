@@ -68,6 +68,8 @@ struct ubd_dev {
 	void *tgt_data;
 	int char_fd;
 	bool added;			/* we added it, so we delete it */
+	bool size_warned;		/* follow_size() said why it can't */
+	uint64_t store_sectors;		/* the target's size, last we looked */
 	unsigned int io_op_fetch, io_op_commit, io_op_get_data;
 
 	pthread_t main_thread;		/* gets SIGUSR1 when a queue ends */

@@ -28,6 +28,9 @@
 #define UBD_DEF_DEPTH		128
 /* sent explicitly: ublk 6.1 takes 0 literally, where ubd_drv defaults it */
 #define UBD_DEF_MAX_IO		(512U << 10)
+/* --recover waits this long for the old server to let go: 10 s */
+#define UBD_RECOVER_TRIES	100
+#define UBD_RECOVER_WAIT_US	(100 * 1000)
 
 void *ubd_dev_tgt_data(const struct ubd_dev *dev)
 {
@@ -122,7 +125,8 @@ static int open_char_dev(struct ubd_dev *dev)
 
 		if (fd >= 0)
 			return fd;
-		if (errno != ENOENT && errno != EACCES)
+		/* EBUSY: an old server is still closing it */
+		if (errno != ENOENT && errno != EACCES && errno != EBUSY)
 			break;
 		usleep(20 * 1000);
 	}
@@ -130,19 +134,121 @@ static int open_char_dev(struct ubd_dev *dev)
 	return -errno;
 }
 
+static bool waits_for_recovery(const struct ubd_ctrl_dev_info *info)
+{
+	return info->state == UBD_S_DEV_QUIESCED ||
+	       info->state == UBD_S_DEV_FAIL_IO;
+}
+
+/* a server that is still alive, as far as we can tell */
+static bool server_alive(pid_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
+}
+
+/*
+ * --recover: take over a device whose server died or was quiesced.  The
+ * driver says -EBUSY until it has noticed the death and the old server has
+ * let go of the char node, which takes a moment: retry for a while.
+ */
+static int recover_attach(struct ubd_dev *dev)
+{
+	const struct ubd_dev_opts *o = &dev->opts;
+	struct ubd_ctrl_dev_info *info = &dev->info;
+	int ret, i;
+
+	ret = ubd_ctrl_get_info(dev->ctrl, o->dev_id, info);
+	if (ret) {
+		ubd_err("device %d: %s\n", o->dev_id, ubd_strerror(ret));
+		return ret;
+	}
+	if (!(info->flags & UBD_F_USER_RECOVERY)) {
+		ubd_err("device %d was added without recovery (see --recovery)\n",
+			o->dev_id);
+		return -EINVAL;
+	}
+	if ((dev->ops->flags & info->flags) != dev->ops->flags) {
+		ubd_err("device %d lacks features the %s target needs\n",
+			o->dev_id, dev->ops->name);
+		return -EINVAL;
+	}
+	for (i = 0; i < UBD_RECOVER_TRIES; i++) {
+		if (info->state == UBD_S_DEV_DEAD) {
+			ubd_err("device %d is not started: serve it without --recover\n",
+				o->dev_id);
+			return -EINVAL;
+		}
+		if (info->state == UBD_S_DEV_LIVE &&
+		    server_alive(info->ubdsrv_pid)) {
+			ubd_err("device %d is live, served by pid %d: nothing to recover\n",
+				o->dev_id, info->ubdsrv_pid);
+			return -EBUSY;
+		}
+		ret = ubd_ctrl_start_recovery(dev->ctrl, o->dev_id);
+		if (ret != -EBUSY)
+			break;
+		usleep(UBD_RECOVER_WAIT_US);
+		ret = ubd_ctrl_get_info(dev->ctrl, o->dev_id, info);
+		if (ret) {
+			ubd_err("device %d: %s\n", o->dev_id,
+				ubd_strerror(ret));
+			return ret;
+		}
+	}
+	if (ret == -EBUSY)
+		ubd_err("device %d: the old server does not let go of it\n",
+			o->dev_id);
+	else if (ret)
+		ubd_err("device %d: cannot start recovery: %s\n", o->dev_id,
+			ubd_strerror(ret));
+	return ret;
+}
+
+/* how we were started, for "ubdctl recover" */
+static void record_cmdline(struct ubd_state *st)
+{
+	char buf[sizeof(st->args)];
+	ssize_t n, len;
+	int fd;
+
+	n = readlink("/proc/self/exe", st->exe, sizeof(st->exe) - 1);
+	st->exe[n > 0 ? n : 0] = '\0';
+	fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	/* a command line that does not fit, or has a newline, is not kept */
+	if (n <= 0 || n == (ssize_t)sizeof(buf) || memchr(buf, '\n', n))
+		return;
+	len = strlen(buf) + 1;		/* argv[0] */
+	if (len >= n)
+		return;
+	memcpy(st->args, buf + len, n - len);
+	st->args_len = n - len;
+}
+
 /* ADD_DEV, or take the device made by "ubdctl add" */
 static int add_or_attach(struct ubd_dev *dev)
 {
 	const struct ubd_dev_opts *o = &dev->opts;
 	struct ubd_ctrl_dev_info *info = &dev->info;
+	uint64_t want;
 	int ret;
 
+	if (o->recover)
+		return recover_attach(dev);
 	if (o->dev_id >= 0) {
 		ret = ubd_ctrl_get_info(dev->ctrl, o->dev_id, info);
 		if (ret == 0) {
 			if (info->state == UBD_S_DEV_LIVE) {
 				ubd_err("device %d is already served by pid %d\n",
 					o->dev_id, info->ubdsrv_pid);
+				return -EBUSY;
+			}
+			if (waits_for_recovery(info)) {
+				ubd_err("device %d waits for a new server: use --recover\n",
+					o->dev_id);
 				return -EBUSY;
 			}
 			if (o->nr_queues && o->nr_queues != info->nr_hw_queues) {
@@ -174,7 +280,9 @@ static int add_or_attach(struct ubd_dev *dev)
 	info->nr_hw_queues = o->nr_queues ?: UBD_DEF_NR_QUEUES;
 	info->queue_depth = o->depth ?: UBD_DEF_DEPTH;
 	info->max_io_buf_bytes = o->max_io ?: UBD_DEF_MAX_IO;
-	info->flags = dev->ops->flags;
+	/* UPDATE_SIZE costs nothing: ask for it, for "ubdctl resize" */
+	info->flags = dev->ops->flags | ubd_recovery_flags(o->recovery) |
+		      UBD_F_UPDATE_SIZE;
 	if (o->need_get_data)
 		info->flags |= UBD_F_NEED_GET_DATA;
 	ret = ubd_ctrl_add(dev->ctrl, info);
@@ -193,6 +301,12 @@ static int add_or_attach(struct ubd_dev *dev)
 	}
 	if (o->need_get_data && !(info->flags & UBD_F_NEED_GET_DATA)) {
 		ubd_err("the driver does not support NEED_GET_DATA\n");
+		return -EOPNOTSUPP;
+	}
+	want = ubd_recovery_flags(o->recovery) & ~UBD_F_QUIESCE;
+	if ((info->flags & want) != want) {
+		ubd_err("the driver does not support recovery mode %s\n",
+			ubd_recovery_name(want));
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -217,6 +331,9 @@ static int setup_params(struct ubd_dev *dev)
 	if (dev->opts.read_only)
 		p->basic.attrs |= UBD_ATTR_READ_ONLY;
 	dev->state.read_only = p->basic.attrs & UBD_ATTR_READ_ONLY;
+	/* a device being recovered keeps the parameters it has */
+	if (dev->opts.recover)
+		return 0;
 
 	ret = ubd_ctrl_set_params(dev->ctrl, dev->info.dev_id, p);
 	if (ret)
@@ -279,9 +396,53 @@ static void destroy_queues(struct ubd_dev *dev)
 	dev->queues = NULL;
 }
 
-/* wait for SIGTERM/SIGINT/SIGHUP, or for every queue to end */
+/* the target says the device should be larger: grow it */
+static void follow_size(struct ubd_dev *dev)
+{
+	uint64_t sectors, cur = dev->params.basic.dev_sectors;
+	int ret;
+
+	/*
+	 * Act on a change of the store only, so that a device resized by
+	 * hand ("ubdctl resize") is not resized back.
+	 */
+	if (dev->ops->get_size(dev, &sectors) ||
+	    sectors == dev->store_sectors)
+		return;
+	dev->store_sectors = sectors;
+	if (sectors <= cur)
+		return;
+	if (!(dev->info.flags & UBD_F_UPDATE_SIZE)) {
+		if (!dev->size_warned)
+			ubd_info("device %u: the store grew, but the driver cannot resize (no UPDATE_SIZE)\n",
+				 dev->info.dev_id);
+		dev->size_warned = true;
+		return;
+	}
+	ret = ubd_ctrl_update_size(dev->ctrl, dev->info.dev_id, sectors);
+	if (ret) {
+		if (!dev->size_warned)
+			ubd_err("device %u: cannot grow to %llu bytes: %s\n",
+				dev->info.dev_id,
+				(unsigned long long)sectors << 9,
+				ubd_strerror(ret));
+		dev->size_warned = true;
+		return;
+	}
+	dev->params.basic.dev_sectors = sectors;
+	dev->size_warned = false;
+	ubd_info("device %u: grown to %llu bytes\n", dev->info.dev_id,
+		 (unsigned long long)sectors << 9);
+}
+
+/*
+ * Wait for SIGTERM/SIGINT/SIGHUP, or for every queue to end; meanwhile,
+ * once a second, follow the size the target reports.
+ */
 static int wait_for_end(struct ubd_dev *dev, const sigset_t *set)
 {
+	const struct timespec tick = { .tv_sec = 1 };
+
 	for (;;) {
 		int sig;
 		bool all_ended;
@@ -291,11 +452,36 @@ static int wait_for_end(struct ubd_dev *dev, const sigset_t *set)
 		pthread_mutex_unlock(&dev->lock);
 		if (all_ended)
 			return 0;
-		if (sigwait(set, &sig))
-			continue;
+		if (!dev->ops->get_size) {
+			if (sigwait(set, &sig))
+				continue;
+		} else {
+			sig = sigtimedwait(set, NULL, &tick);
+			if (sig < 0) {
+				if (errno == EAGAIN)
+					follow_size(dev);
+				continue;
+			}
+		}
 		if (sig != SIGUSR1)
 			return sig;
 	}
+}
+
+/*
+ * Every queue ended without a signal: did QUIESCE_DEV (or the death of one
+ * of our threads) leave the device waiting for a new server?  Then it is
+ * not ours to stop, and its state file tells "ubdctl recover" how we ran.
+ */
+static bool handed_over(struct ubd_dev *dev)
+{
+	struct ubd_ctrl_dev_info info;
+
+	if (!(dev->info.flags & UBD_F_USER_RECOVERY))
+		return false;
+	if (ubd_ctrl_get_info(dev->ctrl, dev->info.dev_id, &info))
+		return false;
+	return waits_for_recovery(&info);
 }
 
 static int queue_errors(const struct ubd_dev *dev)
@@ -379,12 +565,18 @@ int ubd_serve(const struct ubd_tgt_ops *ops, const struct ubd_dev_opts *opts,
 	if (ret)
 		goto out_stop;
 
-	ret = ubd_ctrl_start(dev->ctrl, dev->info.dev_id, getpid());
+	if (opts->recover)
+		ret = ubd_ctrl_end_recovery(dev->ctrl, dev->info.dev_id,
+					    getpid());
+	else
+		ret = ubd_ctrl_start(dev->ctrl, dev->info.dev_id, getpid());
 	if (ret) {
-		ubd_err("device %u: cannot start: %s\n", dev->info.dev_id,
+		ubd_err("device %u: cannot %s: %s\n", dev->info.dev_id,
+			opts->recover ? "end recovery" : "start",
 			ubd_strerror(ret));
 		goto out_stop;
 	}
+	record_cmdline(&dev->state);
 	ret = ubd_state_write(dev->info.dev_id, &dev->state);
 	if (ret)
 		ubd_err("cannot write the state file: %s\n", ubd_strerror(ret));
@@ -393,30 +585,46 @@ int ubd_serve(const struct ubd_tgt_ops *ops, const struct ubd_dev_opts *opts,
 		daemon_detach(status_fd, blkdev);
 		status_fd = -1;
 	}
-	ubd_info("%s is live: %s target, %u queue(s) of depth %u, %llu bytes\n",
-		 blkdev, ops->name, dev->info.nr_hw_queues,
-		 dev->info.queue_depth,
+	ubd_info("%s is live%s: %s target, %u queue(s) of depth %u, %llu bytes\n",
+		 blkdev, opts->recover ? " again" : "", ops->name,
+		 dev->info.nr_hw_queues, dev->info.queue_depth,
 		 (unsigned long long)dev->params.basic.dev_sectors << 9);
 
+	dev->store_sectors = dev->params.basic.dev_sectors;
 	sig = wait_for_end(dev, &set);
 	if (sig) {
 		ubd_info("%s: stopping on %s\n", blkdev, strsignal(sig));
 		ret = 0;
 	} else {
-		/* someone else stopped or deleted it */
+		/* someone else stopped, deleted or quiesced it */
 		ret = queue_errors(dev);
+		if (handed_over(dev)) {
+			ubd_info("%s: quiesced, left to the next server\n",
+				 blkdev);
+			dev->added = false;	/* not ours to delete now */
+			ret = 0;
+			goto out_close;
+		}
 		if (!ret)
 			ubd_info("%s: stopped from outside, exiting\n", blkdev);
 	}
 
 out_stop:
+	/*
+	 * A failed recovery leaves the device to the next try: no STOP.  Our
+	 * threads stay parked in the driver until we exit and the driver
+	 * aborts them, so do not wait for them.
+	 */
+	if (opts->recover && ret && dev->queues)
+		goto out_deinit;
 	/* aborts whatever is parked, so every queue thread ends */
 	if (dev->queues)
 		ubd_ctrl_stop(dev->ctrl, dev->info.dev_id);
+	ubd_state_remove(dev->info.dev_id);
+out_close:
 	destroy_queues(dev);
 	if (dev->char_fd >= 0)
 		close(dev->char_fd);
-	ubd_state_remove(dev->info.dev_id);
 out_deinit:
 	if (ops->deinit_tgt)
 		ops->deinit_tgt(dev);

@@ -30,6 +30,17 @@ static void state_path(unsigned int dev_id, char *buf, size_t size)
 	snprintf(buf, size, "%s/%u", ubd_run_dir(), dev_id);
 }
 
+/* append one argument; one that does not fit is dropped */
+static void state_add_arg(struct ubd_state *st, const char *arg)
+{
+	size_t len = strlen(arg) + 1;
+
+	if (st->args_len + len > sizeof(st->args))
+		return;
+	memcpy(st->args + st->args_len, arg, len);
+	st->args_len += len;
+}
+
 int ubd_state_write(unsigned int dev_id, const struct ubd_state *st)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
@@ -52,6 +63,12 @@ int ubd_state_write(unsigned int dev_id, const struct ubd_state *st)
 	fprintf(f, "pid=%d\ntarget=%s\nbacking_file=%s\nread_only=%d\ndirect_io=%d\n",
 		(int)st->pid, st->target, st->backing_file, st->read_only,
 		st->direct_io);
+	if (st->exe[0])
+		fprintf(f, "exe=%s\n", st->exe);
+	/* one line each: an argument with a newline was not kept */
+	for (unsigned int off = 0; off < st->args_len;
+	     off += strlen(st->args + off) + 1)
+		fprintf(f, "arg=%s\n", st->args + off);
 	if (fclose(f) || rename(tmp, path)) {
 		int err = -errno;
 
@@ -61,7 +78,7 @@ int ubd_state_write(unsigned int dev_id, const struct ubd_state *st)
 	return 0;
 }
 
-int ubd_state_read(unsigned int dev_id, struct ubd_state *st)
+int ubd_state_read_any(unsigned int dev_id, struct ubd_state *st)
 {
 	char path[PATH_MAX], line[4200];
 	FILE *f;
@@ -89,8 +106,21 @@ int ubd_state_read(unsigned int dev_id, struct ubd_state *st)
 			st->read_only = atoi(val);
 		else if (!strcmp(line, "direct_io"))
 			st->direct_io = atoi(val);
+		else if (!strcmp(line, "exe"))
+			snprintf(st->exe, sizeof(st->exe), "%s", val);
+		else if (!strcmp(line, "arg"))
+			state_add_arg(st, val);
 	}
 	fclose(f);
+	return 0;
+}
+
+int ubd_state_read(unsigned int dev_id, struct ubd_state *st)
+{
+	int ret = ubd_state_read_any(dev_id, st);
+
+	if (ret)
+		return ret;
 	/* the server is gone: nothing in the file is true any more */
 	if (st->pid <= 0 || (kill(st->pid, 0) && errno == ESRCH)) {
 		memset(st, 0, sizeof(*st));

@@ -55,6 +55,21 @@ int ubd_ctrl_get_affinity(struct ubd_ctrl *ctrl, unsigned int dev_id,
 			  unsigned int q_id, void *cpuset, size_t size);
 int ubd_ctrl_get_features(struct ubd_ctrl *ctrl, uint64_t *features);
 
+/*
+ * USER_RECOVERY: a new server takes over a device whose server died (or
+ * was quiesced): START_USER_RECOVERY once the old server has closed the
+ * char node (-EBUSY before), fetch every tag, END_USER_RECOVERY.
+ */
+int ubd_ctrl_start_recovery(struct ubd_ctrl *ctrl, unsigned int dev_id);
+int ubd_ctrl_end_recovery(struct ubd_ctrl *ctrl, unsigned int dev_id,
+			  pid_t pid);
+/* QUIESCE_DEV: -EBUSY when ios did not drain in @timeout_ms (0: no limit) */
+int ubd_ctrl_quiesce(struct ubd_ctrl *ctrl, unsigned int dev_id,
+		     unsigned int timeout_ms);
+/* UPDATE_SIZE, in 512-byte sectors */
+int ubd_ctrl_update_size(struct ubd_ctrl *ctrl, unsigned int dev_id,
+			 uint64_t sectors);
+
 /* the ids of existing devices, from /sys/class/<prefix>-char; count */
 int ubd_list_ids(const struct ubd_ctrl *ctrl, unsigned int *ids, int max);
 
@@ -115,7 +130,15 @@ struct ubd_tgt_ops {
 	unsigned int max_sqes_per_io;
 	/* UBD_F_* the target wants on top of the defaults */
 	uint64_t flags;
-	void *reserved[4];
+
+	/*
+	 * main, about once a second while live: the size in sectors the
+	 * device should have now (a backing file may have grown).  When it
+	 * is larger than the device, the library grows the device with
+	 * UPDATE_SIZE; it never shrinks it.  0 or -errno.  Optional.
+	 */
+	int (*get_size)(struct ubd_dev *dev, uint64_t *sectors);
+	void *reserved[3];
 };
 
 /*
@@ -138,6 +161,21 @@ struct ubd_fault {
 /* "delay=MS", "silent", "stall-queue=N", "exit-queue=N"; 0 or -EINVAL */
 int ubd_parse_fault(const char *spec, struct ubd_fault *fault);
 
+/* what a new device does when its server dies: ubdctl add --recovery */
+enum ubd_recovery_mode {
+	UBD_RECOVERY_NONE,	/* the device stops */
+	UBD_RECOVERY_ON,	/* it waits; ios the server held fail */
+	UBD_RECOVERY_REISSUE,	/* it waits; those ios are issued again */
+	UBD_RECOVERY_FAIL_IO,	/* every io fails until a new server */
+};
+
+/* "" or "on", "reissue", "fail-io"; 0 or -EINVAL */
+int ubd_parse_recovery(const char *str, enum ubd_recovery_mode *mode);
+/* the UBD_F_* bits ADD_DEV asks for: the mode, with QUIESCE */
+uint64_t ubd_recovery_flags(enum ubd_recovery_mode mode);
+/* the mode a device's flags say, as ubd_parse_recovery spells it */
+const char *ubd_recovery_name(uint64_t flags);
+
 /* how a target was asked to run: from the common command line */
 struct ubd_dev_opts {
 	const char *control;	/* control node, NULL: default */
@@ -153,6 +191,10 @@ struct ubd_dev_opts {
 	 * second step, into the buffer the server names then */
 	bool need_get_data;
 	struct ubd_fault fault;	/* test-only, see ubd-null(8) */
+	/* a new device waits for a new server when this one dies */
+	enum ubd_recovery_mode recovery;
+	/* take over device dev_id, whose server died or was quiesced */
+	bool recover;
 };
 
 /*
@@ -229,9 +271,16 @@ struct ubd_state {
 	char backing_file[4096];
 	bool read_only;
 	bool direct_io;
+	/* how the server was started, for "ubdctl recover" */
+	char exe[4096];
+	char args[4096];	/* argv[1..], each ended by a NUL */
+	unsigned int args_len;
 };
 int ubd_state_write(unsigned int dev_id, const struct ubd_state *st);
+/* -ESRCH (and @st zeroed) when the server that wrote it is gone */
 int ubd_state_read(unsigned int dev_id, struct ubd_state *st);
+/* the file as it is, whether its server lives or not */
+int ubd_state_read_any(unsigned int dev_id, struct ubd_state *st);
 void ubd_state_remove(unsigned int dev_id);
 const char *ubd_run_dir(void);
 

@@ -163,3 +163,45 @@ int ubd_parse_fault(const char *spec, struct ubd_fault *fault)
 	}
 	return -EINVAL;
 }
+
+int ubd_parse_recovery(const char *str, enum ubd_recovery_mode *mode)
+{
+	if (!str || !*str || !strcmp(str, "on"))
+		*mode = UBD_RECOVERY_ON;
+	else if (!strcmp(str, "reissue"))
+		*mode = UBD_RECOVERY_REISSUE;
+	else if (!strcmp(str, "fail-io"))
+		*mode = UBD_RECOVERY_FAIL_IO;
+	else if (!strcmp(str, "off"))
+		*mode = UBD_RECOVERY_NONE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+uint64_t ubd_recovery_flags(enum ubd_recovery_mode mode)
+{
+	switch (mode) {
+	case UBD_RECOVERY_ON:
+		return UBD_F_USER_RECOVERY | UBD_F_QUIESCE;
+	case UBD_RECOVERY_REISSUE:
+		return UBD_F_USER_RECOVERY | UBD_F_USER_RECOVERY_REISSUE |
+		       UBD_F_QUIESCE;
+	case UBD_RECOVERY_FAIL_IO:
+		return UBD_F_USER_RECOVERY | UBD_F_USER_RECOVERY_FAIL_IO |
+		       UBD_F_QUIESCE;
+	default:
+		return 0;
+	}
+}
+
+const char *ubd_recovery_name(uint64_t flags)
+{
+	if (!(flags & UBD_F_USER_RECOVERY))
+		return "off";
+	if (flags & UBD_F_USER_RECOVERY_REISSUE)
+		return "reissue";
+	if (flags & UBD_F_USER_RECOVERY_FAIL_IO)
+		return "fail-io";
+	return "on";
+}
