@@ -32,8 +32,9 @@
  */
 void ubd_server_died(struct ubd_device *ub)
 {
+	/* a new server that dies while it recovers the device counts too */
 	if (ubd_can_recover(ub) &&
-	    READ_ONCE(ub->info.state) == UBD_S_DEV_LIVE &&
+	    READ_ONCE(ub->info.state) != UBD_S_DEV_DEAD &&
 	    !READ_ONCE(ub->force_abort)) {
 		pr_info("dev %d: server died, waiting for recovery\n",
 			ub->info.dev_id);
@@ -60,9 +61,17 @@ void ubd_quiesce_work_fn(struct work_struct *work)
 					     quiesce_work);
 
 	mutex_lock(&ub->mutex);
-	/* STOP got here first, or QUIESCE_DEV did */
-	if (ub->info.state != UBD_S_DEV_LIVE || !ub->disk)
+	/* STOP got here first */
+	if (ub->info.state == UBD_S_DEV_DEAD || !ub->disk)
 		goto out_unlock;
+	/*
+	 * A server died while recovering the device, or after QUIESCE_DEV:
+	 * the device waits already; what the server fetched is let go.
+	 */
+	if (ub->info.state != UBD_S_DEV_LIVE) {
+		ubd_abort_all_queues(ub);
+		goto out_unlock;
+	}
 
 	if (ub->info.flags & UBD_F_USER_RECOVERY_FAIL_IO) {
 		WRITE_ONCE(ub->fail_io, true);

@@ -61,8 +61,8 @@ help_longopts()
 	"$ubdctl" $1 --help | grep -o -- '--[a-z][a-z-]*' | sorted
 }
 
-echo "1..17"
-check "commands" "add del features list" "$(complete_words ubdctl '')"
+echo "1..21"
+check "commands" "add del features list quiesce recover resize" "$(complete_words ubdctl '')"
 check "command prefix" "list" "$(complete_words ubdctl li)"
 check "global options" "--control --help --version" \
 	"$(complete_words ubdctl --)"
@@ -71,12 +71,19 @@ check "--control completes paths" "$tmp/control-node" \
 	"$(complete_words ubdctl --control "$tmp/cont")"
 check "command after --control PATH" "--help --json" \
 	"$(complete_words ubdctl --control /dev/x features --)"
-check "add options" "--depth --help --id --max-io --queues --show" \
+check "add options" "--depth --help --id --max-io --queues --recovery --show" \
 	"$(complete_words ubdctl add --)"
 check "no completion for a number" "" "$(complete_words ubdctl add -q '')"
 check "del options" "--all --force --help --timeout" \
 	"$(complete_words ubdctl del --)"
 check "del ids" "3 7" "$(complete_words ubdctl del '')"
+check "recovery modes" "--recovery=fail-io --recovery=off --recovery=on --recovery=reissue" \
+	"$(complete_words ubdctl add --recovery= | sorted)"
+check "recover ids" "3 7" "$(complete_words ubdctl recover '')"
+check "quiesce options" "--help --timeout" \
+	"$(complete_words ubdctl quiesce --)"
+check "resize: an id, then no completion for the size" "3 7|" \
+	"$(complete_words ubdctl resize '')|$(complete_words ubdctl resize 3 '')"
 check "list ids" "3 7" "$(complete_words ubdctl list -J '')"
 check "list options" "--output --output-all" \
 	"$(complete_words ubdctl list --out)"
@@ -92,11 +99,11 @@ if [[ -x $ubdctl ]]; then
 		   awk 'NR > 1 && NF { print $1 }' | sorted)" \
 		"$(complete_words ubdctl list -O '' | sorted)"
 	all=""
-	for cmd in add del list features; do
+	for cmd in add del list recover quiesce resize features; do
 		all+="$cmd: $(help_longopts "$cmd") | "
 	done
 	got=""
-	for cmd in add del list features; do
+	for cmd in add del list recover quiesce resize features; do
 		got+="$cmd: $(complete_words ubdctl "$cmd" -- | sorted) | "
 	done
 	check "options match each command's --help" "$all" "$got"
