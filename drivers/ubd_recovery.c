@@ -200,8 +200,13 @@ static int ubd_drain(struct ubd_device *ub, unsigned int timeout_ms)
 	while (blk_mq_queue_inflight(ub->disk->queue)) {
 		if (timeout_ms && time_after(jiffies, deadline))
 			return -EBUSY;
-		if (fatal_signal_pending(current))
+		/* io_uring cancels an io-wq worker with TIF_NOTIFY_SIGNAL */
+		if (task_sigpending(current) || fatal_signal_pending(current) ||
+		    ((current->flags & PF_IO_WORKER) && signal_pending(current)))
 			return -EINTR;
+		/* DEL waits for our mutex: let it have it */
+		if (test_bit(UB_STATE_DELETED, &ub->state))
+			return -ENODEV;
 		msleep(UBD_DRAIN_POLL_MS);
 	}
 	return 0;
