@@ -246,6 +246,12 @@ static int add_or_attach(struct ubd_dev *dev)
 					o->dev_id, info->ubdsrv_pid);
 				return -EBUSY;
 			}
+			if (o->recovery != UBD_RECOVERY_NONE &&
+			    !(info->flags & UBD_F_USER_RECOVERY)) {
+				ubd_err("device %d was added without recovery: --recovery is for new devices (ubdctl add --recovery)\n",
+					o->dev_id);
+				return -EINVAL;
+			}
 			if (waits_for_recovery(info)) {
 				ubd_err("device %d waits for a new server: use --recover\n",
 					o->dev_id);
