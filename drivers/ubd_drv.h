@@ -40,7 +40,24 @@
 /* what this driver supports; every other requested UBD_F_* bit is masked */
 #define UBD_F_ALL		(UBD_F_URING_CMD_COMP_IN_TASK | \
 				 UBD_F_NEED_GET_DATA | \
+				 UBD_F_UNPRIVILEGED_DEV | \
 				 UBD_F_CMD_IOCTL_ENCODE)
+
+/*
+ * An unprivileged device cannot have these: its server could hand the
+ * kernel's request pages (or stale data in them) to whoever it likes.
+ * Asking for one is an error, not a silent downgrade.
+ */
+#define UBD_F_UNPRIV_FORBIDDEN	(UBD_F_USER_COPY | \
+				 UBD_F_SUPPORT_ZERO_COPY | \
+				 UBD_F_AUTO_BUF_REG)
+/*
+ * ... and loses these silently, as upstream does: a server that never
+ * comes back would leave the disk's io queued for ever.
+ */
+#define UBD_F_RECOVERY_ALL	(UBD_F_USER_RECOVERY | \
+				 UBD_F_USER_RECOVERY_REISSUE | \
+				 UBD_F_USER_RECOVERY_FAIL_IO)
 
 /* bits of ubd_io.flags; always changed with atomic bitops */
 enum {
@@ -151,6 +168,11 @@ static inline size_t ubd_queue_descs_stride(void)
 {
 	return round_up(UBD_MAX_QUEUE_DEPTH * sizeof(struct ubd_io_desc),
 			PAGE_SIZE);
+}
+
+static inline bool ubd_dev_is_unprivileged(const struct ubd_device *ub)
+{
+	return ub->info.flags & UBD_F_UNPRIVILEGED_DEV;
 }
 
 /* ubd_main.c: device lifetime */
