@@ -336,10 +336,10 @@ int ubdctl_add(struct ubdctl *uc, int argc, char **argv)
 	if (ret) {
 		if (info.dev_id != (__u32)-1)
 			tgt_warnx("cannot add device %u: %s", info.dev_id,
-				     ubd_strerror(ret));
+				  ubd_add_strerror(ctrl, &info, ret));
 		else
 			tgt_warnx("cannot add a device: %s",
-				     ubd_strerror(ret));
+				  ubd_add_strerror(ctrl, &info, ret));
 		return UBDCTL_EXIT_FAILURE;
 	}
 	if (show) {
