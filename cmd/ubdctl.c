@@ -118,8 +118,9 @@ struct ubd_ctrl *ubdctl_ctrl(struct ubdctl *uc)
 		if (!path || !*path)
 			path = UBD_CONTROL_PATH;
 		tgt_warnx("cannot open %s: %s%s", path, ubd_strerror(ret),
-			     ret == -ENOENT ? " (is the ubd_drv module loaded?)"
-					    : "");
+			  ret == -ENOENT ? " (is the ubd_drv module loaded?)" :
+			  ret == -EACCES ? " (only root and the group of the node may use it)" :
+			  "");
 		exit(UBDCTL_EXIT_FAILURE);
 	}
 	return uc->ctrl;

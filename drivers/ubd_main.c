@@ -162,11 +162,12 @@ static char *ubd_cdev_devnode(struct device *dev, umode_t *mode, kuid_t *uid,
 {
 	struct ubd_device *ub = container_of(dev, struct ubd_device, cdev_dev);
 
-	if (ubd_dev_is_unprivileged(ub)) {
-		*mode = 0600;
-		*uid = make_kuid(&init_user_ns, ub->info.owner_uid);
-		*gid = make_kgid(&init_user_ns, ub->info.owner_gid);
-	}
+	/* removal asks only for the name: everything else is NULL */
+	if (!ubd_dev_is_unprivileged(ub) || !mode || !uid || !gid)
+		return NULL;
+	*mode = 0600;
+	*uid = make_kuid(&init_user_ns, ub->info.owner_uid);
+	*gid = make_kgid(&init_user_ns, ub->info.owner_gid);
 	return NULL;
 }
 
