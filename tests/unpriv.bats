@@ -93,7 +93,7 @@ a_serves() {
 	run as_a "$CTLTEST" path params 0 /dev/${UBD_PFX}c0
 	[ "$output" = ok ]
 
-	run as_a ubdctl list -J 0
+	run as_a ubdctl list -J -O NAME,STATE,TARGET,OWNER,UID 0
 	echo "$output"
 	[ "$status" = 0 ]
 	run jq -r '.ubddevices[0] | "\(.state) \(.target) \(.owner) \(.uid)"' <<<"$output"
@@ -289,6 +289,25 @@ a_serves() {
 	expect_path ok "$CTLTEST" path info2 2 /dev/${UBD_PFX}c2
 	[ "$(ubd_ids | wc -l)" = 3 ]
 	ubdctl del -a
+}
+
+@test "ubd-fuzz as user A: random paths and commands on unprivileged devices" {
+	local seed=${UBD_FUZZ_SEED:-$(( ($(date +%s) ^ $$) & 0x7fffffff ))}
+	echo "# ubd-fuzz -U $A_UID -n 3000 -s $seed" >&3
+	run as_a "$UBD_BUILDDIR/tests/ubd-fuzz" -U $A_UID -n 3000 -s "$seed"
+	echo "$output"
+	echo "$output" | grep '^ubd-fuzz: ' | sed 's/^/# /' >&3
+	[ "$status" = 0 ]
+	[[ "$output" == *"with a path, as an unprivileged user"* ]]
+	line=$(echo "$output" | grep '^ubd-fuzz: summary:')
+	[[ "$line" =~ adds=([0-9]+)\ dels=([0-9]+)\ devices_left=([0-9]+)\ ids_leaked=([0-9]+) ]]
+	[ "${BASH_REMATCH[1]}" -gt 0 ]
+	[ "${BASH_REMATCH[2]}" -gt 0 ]
+	[ "${BASH_REMATCH[3]}" -eq 0 ]
+	[ "${BASH_REMATCH[4]}" -eq 0 ]
+	# the path checks turned commands away
+	[[ "$output" == *" EACCES="* || "$output" == *" EPERM="* ]]
+	[ -z "$(ubd_ids)" ]
 }
 
 @test "the module unloads" {
