@@ -23,38 +23,40 @@
 #define UBD_MAX_BS_SHIFT	20
 #define UBD_MAX_IO_SHIFT	30
 
+/* reachable by unprivileged users: their mistakes must not flood the log */
 static int ubd_validate_dev_info(const struct ubd_ctrl_cmd *h,
 				 struct ubd_ctrl_dev_info *info)
 {
 	if (h->queue_id != (u16)-1) {
-		pr_warn("%s: queue_id %u must be -1\n", __func__, h->queue_id);
+		pr_warn_ratelimited("%s: queue_id %u must be -1\n", __func__,
+				    h->queue_id);
 		return -EINVAL;
 	}
 	if (h->dev_id != info->dev_id) {
-		pr_warn("%s: dev_id %u and info dev_id %u differ\n", __func__,
-			h->dev_id, info->dev_id);
+		pr_warn_ratelimited("%s: dev_id %u and info dev_id %u differ\n",
+				    __func__, h->dev_id, info->dev_id);
 		return -EINVAL;
 	}
 	if (h->dev_id != U32_MAX && h->dev_id >= UBD_MINORS) {
-		pr_warn("%s: dev_id %u over %lu\n", __func__, h->dev_id,
-			UBD_MINORS - 1);
+		pr_warn_ratelimited("%s: dev_id %u over %lu\n", __func__,
+				    h->dev_id, UBD_MINORS - 1);
 		return -EINVAL;
 	}
 	if (!info->queue_depth || info->queue_depth > UBD_MAX_QUEUE_DEPTH) {
-		pr_warn("%s: queue_depth %u not in 1..%u\n", __func__,
-			info->queue_depth, UBD_MAX_QUEUE_DEPTH);
+		pr_warn_ratelimited("%s: queue_depth %u not in 1..%u\n", __func__,
+				    info->queue_depth, UBD_MAX_QUEUE_DEPTH);
 		return -EINVAL;
 	}
 	if (!info->nr_hw_queues || info->nr_hw_queues > UBD_MAX_NR_QUEUES) {
-		pr_warn("%s: nr_hw_queues %u not in 1..%u\n", __func__,
-			info->nr_hw_queues, UBD_MAX_NR_QUEUES);
+		pr_warn_ratelimited("%s: nr_hw_queues %u not in 1..%u\n", __func__,
+				    info->nr_hw_queues, UBD_MAX_NR_QUEUES);
 		return -EINVAL;
 	}
 	if (info->max_io_buf_bytes > UBD_MAX_IO_BUF_BYTES ||
 	    (info->max_io_buf_bytes && info->max_io_buf_bytes < PAGE_SIZE)) {
-		pr_warn("%s: max_io_buf_bytes %u not in %lu..%lu\n", __func__,
-			info->max_io_buf_bytes, PAGE_SIZE,
-			UBD_MAX_IO_BUF_BYTES);
+		pr_warn_ratelimited("%s: max_io_buf_bytes %u not in %lu..%lu\n",
+				    __func__, info->max_io_buf_bytes, PAGE_SIZE,
+				    UBD_MAX_IO_BUF_BYTES);
 		return -EINVAL;
 	}
 	return 0;
