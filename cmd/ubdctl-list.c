@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -35,6 +36,8 @@ enum {
 	COL_FSTYPE,
 	COL_MOUNTPOINT,
 	COL_FLAGS,
+	COL_OWNER,
+	COL_UID,
 	NR_COLS
 };
 
@@ -80,6 +83,10 @@ static const struct colinfo infos[NR_COLS] = {
 			     "where the device is mounted", SCOLS_JSON_STRING },
 	[COL_FLAGS]	 = { "FLAGS", 0.2, SCOLS_FL_TRUNC,
 			     "negotiated feature flags", SCOLS_JSON_STRING },
+	[COL_OWNER]	 = { "OWNER", 5, 0, "user who added the device",
+			     SCOLS_JSON_STRING },
+	[COL_UID]	 = { "UID", 4, SCOLS_FL_RIGHT,
+			     "user id of the owner", SCOLS_JSON_NUMBER },
 };
 
 static const int default_cols[] = {
@@ -272,6 +279,15 @@ static char *column_data(struct ubd_ctrl *ctrl, const struct dev_row *r,
 			strdup(buf) : NULL;
 	case COL_FLAGS:
 		return flags_string(r->info.flags);
+	case COL_OWNER: {
+		/* users made for a service need no passwd entry */
+		struct passwd *pw = getpwuid(r->info.owner_uid);
+
+		return pw ? strdup(pw->pw_name) :
+			xasprintf_num(r->info.owner_uid);
+	}
+	case COL_UID:
+		return xasprintf_num(r->info.owner_uid);
 	default:
 		return NULL;
 	}
@@ -294,7 +310,12 @@ static int read_row(struct ubd_ctrl *ctrl, unsigned int id, struct dev_row *r)
 	r->have_params = ubd_ctrl_get_params(ctrl, id, &r->params) == 0 &&
 			 (r->params.types & UBD_PARAM_TYPE_BASIC) &&
 			 r->params.basic.dev_sectors;
-	r->have_state = ubd_state_read(id, &r->state) == 0;
+	/* anyone may drop a file in the directory: is it the server's? */
+	r->have_state = ubd_state_read(id, &r->state) == 0 &&
+			r->state.pid == r->info.ubdsrv_pid &&
+			(r->state.uid == 0 ||
+			 ((r->info.flags & UBD_F_UNPRIVILEGED_DEV) &&
+			  r->state.uid == r->info.owner_uid));
 	return 0;
 }
 
@@ -356,6 +377,9 @@ static int fill_table(struct libscols_table *tb, struct ubd_ctrl *ctrl,
 			return UBDCTL_EXIT_NOTFOUND;
 		}
 		if (ret == -ENODEV)
+			continue;
+		/* without privilege, list shows what it may see: its own */
+		if ((ret == -EPERM || ret == -EACCES) && !one)
 			continue;
 		if (ret) {
 			tgt_warnx("device %u: %s", ids[i],

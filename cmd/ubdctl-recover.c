@@ -137,6 +137,15 @@ int ubdctl_recover(struct ubdctl *uc, int argc, char **argv)
 			  id, ubd_run_dir(), id, id);
 		return UBDCTL_EXIT_FAILURE;
 	}
+	/*
+	 * The state directory is world-writable (sticky): run only what we
+	 * wrote ourselves -- recovery devices are never unprivileged ones.
+	 */
+	if (st.uid != geteuid()) {
+		tgt_warnx("device %u: %s/%u belongs to uid %u, not to us: not running what it says",
+			  id, ubd_run_dir(), id, (unsigned int)st.uid);
+		return UBDCTL_EXIT_FAILURE;
+	}
 	if (st.pid > 0 && kill(st.pid, 0) == 0 &&
 	    info.state == UBD_S_DEV_LIVE) {
 		tgt_warnx("device %u is live, served by pid %d: nothing to recover",

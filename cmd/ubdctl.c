@@ -126,8 +126,9 @@ struct ubd_ctrl *ubdctl_ctrl(struct ubdctl *uc)
 		if (!path || !*path)
 			path = UBD_CONTROL_PATH;
 		tgt_warnx("cannot open %s: %s%s", path, ubd_strerror(ret),
-			     ret == -ENOENT ? " (is the ubd_drv module loaded?)"
-					    : "");
+			  ret == -ENOENT ? " (is the ubd_drv module loaded?)" :
+			  ret == -EACCES ? " (only root and the group of the node may use it)" :
+			  "");
 		exit(UBDCTL_EXIT_FAILURE);
 	}
 	return uc->ctrl;
@@ -359,10 +360,10 @@ int ubdctl_add(struct ubdctl *uc, int argc, char **argv)
 	if (ret) {
 		if (info.dev_id != (__u32)-1)
 			tgt_warnx("cannot add device %u: %s", info.dev_id,
-				     ubd_strerror(ret));
+				  ubd_add_strerror(ctrl, &info, ret));
 		else
 			tgt_warnx("cannot add a device: %s",
-				     ubd_strerror(ret));
+				  ubd_add_strerror(ctrl, &info, ret));
 		return UBDCTL_EXIT_FAILURE;
 	}
 	if ((info.flags & want) != want) {

@@ -14,45 +14,49 @@
 #include <linux/log2.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/namei.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 
 /* every shift from user space goes into 1U << shift */
 #define UBD_MAX_BS_SHIFT	20
 #define UBD_MAX_IO_SHIFT	30
 
+/* reachable by unprivileged users: their mistakes must not flood the log */
 static int ubd_validate_dev_info(const struct ubd_ctrl_cmd *h,
 				 struct ubd_ctrl_dev_info *info)
 {
 	if (h->queue_id != (u16)-1) {
-		pr_warn("%s: queue_id %u must be -1\n", __func__, h->queue_id);
+		pr_warn_ratelimited("%s: queue_id %u must be -1\n", __func__,
+				    h->queue_id);
 		return -EINVAL;
 	}
 	if (h->dev_id != info->dev_id) {
-		pr_warn("%s: dev_id %u and info dev_id %u differ\n", __func__,
-			h->dev_id, info->dev_id);
+		pr_warn_ratelimited("%s: dev_id %u and info dev_id %u differ\n",
+				    __func__, h->dev_id, info->dev_id);
 		return -EINVAL;
 	}
 	if (h->dev_id != U32_MAX && h->dev_id >= UBD_MINORS) {
-		pr_warn("%s: dev_id %u over %lu\n", __func__, h->dev_id,
-			UBD_MINORS - 1);
+		pr_warn_ratelimited("%s: dev_id %u over %lu\n", __func__,
+				    h->dev_id, UBD_MINORS - 1);
 		return -EINVAL;
 	}
 	if (!info->queue_depth || info->queue_depth > UBD_MAX_QUEUE_DEPTH) {
-		pr_warn("%s: queue_depth %u not in 1..%u\n", __func__,
-			info->queue_depth, UBD_MAX_QUEUE_DEPTH);
+		pr_warn_ratelimited("%s: queue_depth %u not in 1..%u\n", __func__,
+				    info->queue_depth, UBD_MAX_QUEUE_DEPTH);
 		return -EINVAL;
 	}
 	if (!info->nr_hw_queues || info->nr_hw_queues > UBD_MAX_NR_QUEUES) {
-		pr_warn("%s: nr_hw_queues %u not in 1..%u\n", __func__,
-			info->nr_hw_queues, UBD_MAX_NR_QUEUES);
+		pr_warn_ratelimited("%s: nr_hw_queues %u not in 1..%u\n", __func__,
+				    info->nr_hw_queues, UBD_MAX_NR_QUEUES);
 		return -EINVAL;
 	}
 	if (info->max_io_buf_bytes > UBD_MAX_IO_BUF_BYTES ||
 	    (info->max_io_buf_bytes && info->max_io_buf_bytes < PAGE_SIZE)) {
-		pr_warn("%s: max_io_buf_bytes %u not in %lu..%lu\n", __func__,
-			info->max_io_buf_bytes, PAGE_SIZE,
-			UBD_MAX_IO_BUF_BYTES);
+		pr_warn_ratelimited("%s: max_io_buf_bytes %u not in %lu..%lu\n",
+				    __func__, info->max_io_buf_bytes, PAGE_SIZE,
+				    UBD_MAX_IO_BUF_BYTES);
 		return -EINVAL;
 	}
 	return 0;
@@ -68,12 +72,13 @@ static int ubd_validate_recovery_flags(u64 flags)
 	if (mode && mode != UBD_F_USER_RECOVERY &&
 	    mode != (UBD_F_USER_RECOVERY | UBD_F_USER_RECOVERY_REISSUE) &&
 	    mode != (UBD_F_USER_RECOVERY | UBD_F_USER_RECOVERY_FAIL_IO)) {
-		pr_warn("%s: recovery flags %#llx: REISSUE and FAIL_IO need USER_RECOVERY and exclude each other\n",
-			__func__, mode);
+		pr_warn_ratelimited("%s: recovery flags %#llx: REISSUE and FAIL_IO need USER_RECOVERY and exclude each other\n",
+				    __func__, mode);
 		return -EINVAL;
 	}
 	if ((flags & UBD_F_QUIESCE) && !(flags & UBD_F_USER_RECOVERY)) {
-		pr_warn("%s: QUIESCE needs USER_RECOVERY\n", __func__);
+		pr_warn_ratelimited("%s: QUIESCE needs USER_RECOVERY\n",
+				    __func__);
 		return -EINVAL;
 	}
 	return 0;
@@ -93,6 +98,26 @@ static int ubd_ctrl_add_dev(const struct ubd_ctrl_cmd *h)
 	ret = ubd_validate_dev_info(h, &info);
 	if (ret)
 		return ret;
+
+	/*
+	 * Without CAP_SYS_ADMIN only an unprivileged device, which the
+	 * creator controls through the permissions of its /dev/ubdcN; an
+	 * admin's device is always a privileged one.
+	 */
+	if (capable(CAP_SYS_ADMIN))
+		info.flags &= ~UBD_F_UNPRIVILEGED_DEV;
+	else if (!(info.flags & UBD_F_UNPRIVILEGED_DEV))
+		return -EPERM;
+	if (info.flags & UBD_F_UNPRIVILEGED_DEV) {
+		if (info.flags & UBD_F_UNPRIV_FORBIDDEN) {
+			pr_warn_ratelimited("%s: flags %#llx not allowed unprivileged\n",
+					    __func__,
+					    info.flags & UBD_F_UNPRIV_FORBIDDEN);
+			return -EINVAL;
+		}
+		/* QUIESCE needs recovery: it goes with it */
+		info.flags &= ~(UBD_F_RECOVERY_ALL | UBD_F_QUIESCE);
+	}
 
 	/* negotiate: grant what we know, the server compares */
 	info.flags &= UBD_F_ALL;
@@ -142,24 +167,6 @@ static int ubd_ctrl_get_dev_info(struct ubd_device *ub,
 	if (copy_to_user(u64_to_user_ptr(h->addr), &info, sizeof(info)))
 		return -EFAULT;
 	return 0;
-}
-
-/*
- * GET_DEV_INFO2 prefixes the buffer with the path of /dev/ubdcN, for the
- * permission check of unprivileged devices; ubd_drv only has privileged
- * ones, so the path is read past after a sanity check.
- */
-static int ubd_ctrl_get_dev_info2(struct ubd_device *ub,
-				  const struct ubd_ctrl_cmd *h)
-{
-	struct ubd_ctrl_cmd sub = *h;
-
-	if (!h->dev_path_len || h->dev_path_len > PATH_MAX ||
-	    h->dev_path_len > h->len)
-		return -EINVAL;
-	sub.addr += h->dev_path_len;
-	sub.len -= h->dev_path_len;
-	return ubd_ctrl_get_dev_info(ub, &sub);
 }
 
 static int ubd_ctrl_get_queue_affinity(struct ubd_device *ub,
@@ -372,6 +379,105 @@ static int ubd_ctrl_get_features(const struct ubd_ctrl_cmd *h)
 	return 0;
 }
 
+/*
+ * May the caller use the device whose /dev/ubdcN is @name with @mask?  The
+ * node must be the char device of this very device -- any other node, file
+ * or device the caller happens to own proves nothing.
+ */
+static int ubd_check_char_path(struct ubd_device *ub, const char *name,
+			       int mask)
+{
+	struct inode *inode;
+	struct path path;
+	int ret;
+
+	ret = kern_path(name, LOOKUP_FOLLOW, &path);
+	if (ret)
+		return ret;
+	inode = d_backing_inode(path.dentry);
+	if (!S_ISCHR(inode->i_mode) || inode->i_rdev != ub->cdev_dev.devt)
+		ret = -EPERM;
+	else
+		ret = path_permission(&path, mask);
+	path_put(&path);
+	return ret;
+}
+
+/* what a command does to a device, as a permission on its /dev/ubdcN */
+static int ubd_ctrl_cmd_mask(int nr)
+{
+	switch (nr) {
+	case UBD_CMD_GET_QUEUE_AFFINITY:
+	case UBD_CMD_GET_DEV_INFO:
+	case UBD_CMD_GET_DEV_INFO2:
+	case UBD_CMD_GET_PARAMS:
+		return MAY_READ;
+	case UBD_CMD_DEL_DEV:
+	case UBD_CMD_START_DEV:
+	case UBD_CMD_STOP_DEV:
+	case UBD_CMD_SET_PARAMS:
+	case UBD_CMD_START_USER_RECOVERY:
+	case UBD_CMD_END_USER_RECOVERY:
+	case _IOC_NR(UBD_U_CMD_DEL_DEV_ASYNC):
+	case _IOC_NR(UBD_U_CMD_UPDATE_SIZE):
+	case _IOC_NR(UBD_U_CMD_QUIESCE_DEV):
+		return MAY_READ | MAY_WRITE;
+	default:
+		return 0;
+	}
+}
+
+/**
+ * ubd_ctrl_check_perm - may the caller send command @nr to @ub?
+ * @ub: the device
+ * @nr: the command number
+ * @h: the command; on success addr and len describe the payload
+ *
+ * A privileged device needs CAP_SYS_ADMIN.  A command to an unprivileged
+ * device, from whoever, starts its buffer with the path of the device's
+ * /dev/ubdcN (dev_path_len bytes, not necessarily NUL-terminated) and is
+ * allowed when the caller may open that node for reading (the commands
+ * that only look) or reading and writing (the rest).  GET_DEV_INFO2 always
+ * carries the path: its sender need not know what kind the device is.
+ *
+ * Return: 0, or -EPERM, -EACCES, -EINVAL (bad path length) or a lookup
+ * error of the path.
+ */
+static int ubd_ctrl_check_perm(struct ubd_device *ub, int nr,
+			       struct ubd_ctrl_cmd *h)
+{
+	int mask = ubd_ctrl_cmd_mask(nr);
+	char *name;
+	int ret;
+
+	if (!ubd_dev_is_unprivileged(ub)) {
+		if (!capable(CAP_SYS_ADMIN))
+			return -EPERM;
+		if (nr != UBD_CMD_GET_DEV_INFO2)
+			return 0;
+	}
+	if (!mask)
+		return -EPERM;
+	if (!h->dev_path_len || h->dev_path_len > PATH_MAX ||
+	    h->dev_path_len > h->len || !h->addr) {
+		pr_warn_ratelimited("%s: dev %u: dev_path_len %u not in 1..%u or over len %u\n",
+				    __func__, h->dev_id, h->dev_path_len,
+				    (unsigned int)PATH_MAX, h->len);
+		return -EINVAL;
+	}
+	/* NUL-terminated copy: the user's bytes may have none, or several */
+	name = memdup_user_nul(u64_to_user_ptr(h->addr), h->dev_path_len);
+	if (IS_ERR(name))
+		return PTR_ERR(name);
+	ret = ubd_check_char_path(ub, name, mask);
+	kfree(name);
+	if (ret)
+		return ret;
+	h->addr += h->dev_path_len;
+	h->len -= h->dev_path_len;
+	return 0;
+}
+
 /* the command number of @op, or -1 when it is not a control opcode */
 static int ubd_ctrl_cmd_nr(u32 op)
 {
@@ -400,13 +506,12 @@ static int ubd_ctrl_uring_cmd(struct io_uring_cmd *cmd,
 	/* the SQE is shared with user space: read it once */
 	memcpy(&h, cmd->cmd, sizeof(h));
 
-	if (!capable(CAP_SYS_ADMIN))
-		return -EPERM;
-
 	switch (nr) {
 	case UBD_CMD_ADD_DEV:
+		/* checks who may add what itself */
 		return ubd_ctrl_add_dev(&h);
 	case _IOC_NR(UBD_U_CMD_GET_FEATURES):
+		/* nothing secret: whoever may open the control node */
 		return ubd_ctrl_get_features(&h);
 	case UBD_CMD_GET_QUEUE_AFFINITY:
 	case UBD_CMD_GET_DEV_INFO:
@@ -429,16 +534,19 @@ static int ubd_ctrl_uring_cmd(struct io_uring_cmd *cmd,
 	ub = ubd_get_device_from_id(h.dev_id);
 	if (!ub)
 		return -ENODEV;
+	ret = ubd_ctrl_check_perm(ub, nr, &h);
+	if (ret) {
+		ubd_put_device(ub);
+		return ret;
+	}
 
 	switch (nr) {
 	case UBD_CMD_GET_QUEUE_AFFINITY:
 		ret = ubd_ctrl_get_queue_affinity(ub, &h);
 		break;
 	case UBD_CMD_GET_DEV_INFO:
-		ret = ubd_ctrl_get_dev_info(ub, &h);
-		break;
 	case UBD_CMD_GET_DEV_INFO2:
-		ret = ubd_ctrl_get_dev_info2(ub, &h);
+		ret = ubd_ctrl_get_dev_info(ub, &h);
 		break;
 	case UBD_CMD_DEL_DEV:
 		/* drops our reference */

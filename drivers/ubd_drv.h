@@ -42,6 +42,7 @@
 				 UBD_F_NEED_GET_DATA | \
 				 UBD_F_USER_RECOVERY | \
 				 UBD_F_USER_RECOVERY_REISSUE | \
+				 UBD_F_UNPRIVILEGED_DEV | \
 				 UBD_F_CMD_IOCTL_ENCODE | \
 				 UBD_F_USER_RECOVERY_FAIL_IO | \
 				 UBD_F_UPDATE_SIZE | \
@@ -49,6 +50,22 @@
 
 /* the largest device: its size in bytes must fit a loff_t */
 #define UBD_MAX_DEV_SECTORS	(U64_MAX >> (SECTOR_SHIFT + 1))
+
+/*
+ * An unprivileged device cannot have these: its server could hand the
+ * kernel's request pages (or stale data in them) to whoever it likes.
+ * Asking for one is an error, not a silent downgrade.
+ */
+#define UBD_F_UNPRIV_FORBIDDEN	(UBD_F_USER_COPY | \
+				 UBD_F_SUPPORT_ZERO_COPY | \
+				 UBD_F_AUTO_BUF_REG)
+/*
+ * ... and loses these silently, as upstream does: a server that never
+ * comes back would leave the disk's io queued for ever.
+ */
+#define UBD_F_RECOVERY_ALL	(UBD_F_USER_RECOVERY | \
+				 UBD_F_USER_RECOVERY_REISSUE | \
+				 UBD_F_USER_RECOVERY_FAIL_IO)
 
 /* bits of ubd_io.flags; always changed with atomic bitops */
 enum {
@@ -189,6 +206,11 @@ static inline bool ubd_hold_io(const struct ubd_device *ub)
 	       !(ub->info.flags & UBD_F_USER_RECOVERY_FAIL_IO) &&
 	       READ_ONCE(ub->info.state) != UBD_S_DEV_DEAD &&
 	       !READ_ONCE(ub->force_abort);
+}
+
+static inline bool ubd_dev_is_unprivileged(const struct ubd_device *ub)
+{
+	return ub->info.flags & UBD_F_UNPRIVILEGED_DEV;
 }
 
 /* ubd_main.c: device lifetime */

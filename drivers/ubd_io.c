@@ -13,6 +13,8 @@
  */
 #include "ubd_drv.h"
 
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/highmem.h>
 #include <linux/uio.h>
 #include <linux/mm.h>
@@ -653,6 +655,23 @@ const struct file_operations ubd_ch_fops = {
 	.mmap		= ubd_ch_mmap,
 };
 
+/*
+ * Only its owner (or an admin) may open an unprivileged disk, whatever the
+ * node's mode says: its owner could otherwise lend it to others as a trap,
+ * a disk whose every byte it decides.
+ */
+static int ubd_bdev_open(struct block_device *bdev, fmode_t mode)
+{
+	struct ubd_device *ub = bdev->bd_disk->private_data;
+
+	if (!ubd_dev_is_unprivileged(ub) || capable(CAP_SYS_ADMIN))
+		return 0;
+	if (from_kuid(&init_user_ns, current_fsuid()) != ub->info.owner_uid ||
+	    from_kgid(&init_user_ns, current_fsgid()) != ub->info.owner_gid)
+		return -EPERM;
+	return 0;
+}
+
 /* the disk is released: let go of the device it pinned at START */
 static void ubd_free_disk(struct gendisk *disk)
 {
@@ -663,5 +682,6 @@ static void ubd_free_disk(struct gendisk *disk)
 
 const struct block_device_operations ubd_bdev_fops = {
 	.owner		= THIS_MODULE,
+	.open		= ubd_bdev_open,
 	.free_disk	= ubd_free_disk,
 };

@@ -12,6 +12,7 @@
 
 #include <linux/idr.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
@@ -25,6 +26,34 @@ static DEFINE_SPINLOCK(ubd_idr_lock);
 static DECLARE_WAIT_QUEUE_HEAD(ubd_idr_wq);	/* an id was freed */
 /* serializes ADD and DEL against each other and against module exit */
 static DEFINE_MUTEX(ubd_ctl_mutex);
+
+/* unprivileged devices that exist; protected by ubd_ctl_mutex */
+static unsigned int ubd_nr_unpriv;
+static unsigned int ubds_max = 64;
+
+static int ubd_set_ubds_max(const char *val, const struct kernel_param *kp)
+{
+	unsigned int max;
+	int ret;
+
+	ret = kstrtouint(val, 10, &max);
+	if (ret)
+		return ret;
+	if (max > UBD_MINORS)
+		return -EINVAL;
+	/* lowering it does not remove devices, only refuses new ones */
+	WRITE_ONCE(ubds_max, max);
+	return 0;
+}
+
+static const struct kernel_param_ops ubd_ubds_max_ops = {
+	.set	= ubd_set_ubds_max,
+	.get	= param_get_uint,
+};
+
+module_param_cb(ubds_max, &ubd_ubds_max_ops, &ubds_max, 0644);
+MODULE_PARM_DESC(ubds_max,
+		 "most unprivileged devices that may exist at once (0..1048576, default 64; 0: none)");
 
 struct ubd_device *ubd_get_device_from_id(int id)
 {
@@ -123,6 +152,67 @@ static void ubd_cdev_rel(struct device *dev)
 	wake_up_all(&ubd_idr_wq);
 }
 
+/*
+ * devtmpfs creates /dev/ubdcN of an unprivileged device for its owner, so
+ * that the owner can serve it with or without udev.  Privileged devices keep
+ * the default root 0600.
+ */
+static char *ubd_cdev_devnode(struct device *dev, umode_t *mode, kuid_t *uid,
+			      kgid_t *gid)
+{
+	struct ubd_device *ub = container_of(dev, struct ubd_device, cdev_dev);
+
+	/* removal asks only for the name: everything else is NULL */
+	if (!ubd_dev_is_unprivileged(ub) || !mode || !uid || !gid)
+		return NULL;
+	*mode = 0600;
+	*uid = make_kuid(&init_user_ns, ub->info.owner_uid);
+	*gid = make_kgid(&init_user_ns, ub->info.owner_gid);
+	return NULL;
+}
+
+/* "UID GID" of the owner, for the udev rule of /dev/ubdbN */
+static ssize_t owner_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	struct ubd_device *ub = container_of(dev, struct ubd_device, cdev_dev);
+
+	return sysfs_emit(buf, "%u %u\n", ub->info.owner_uid,
+			  ub->info.owner_gid);
+}
+static DEVICE_ATTR_RO(owner);
+
+static struct attribute *ubd_cdev_attrs[] = {
+	&dev_attr_owner.attr,
+	NULL,
+};
+
+/* only unprivileged devices have an owner the rule should apply */
+static umode_t ubd_cdev_attr_visible(struct kobject *kobj,
+				     struct attribute *attr, int n)
+{
+	struct device *dev = kobj_to_dev(kobj);
+	struct ubd_device *ub = container_of(dev, struct ubd_device, cdev_dev);
+
+	return ubd_dev_is_unprivileged(ub) ? attr->mode : 0;
+}
+
+static const struct attribute_group ubd_cdev_group = {
+	.attrs		= ubd_cdev_attrs,
+	.is_visible	= ubd_cdev_attr_visible,
+};
+
+static const struct attribute_group *ubd_cdev_groups[] = {
+	&ubd_cdev_group,
+	NULL,
+};
+
+static const struct device_type ubd_cdev_type = {
+	.name		= "ubd-char",
+	.groups		= ubd_cdev_groups,
+	.devnode	= ubd_cdev_devnode,
+};
+
 static void ubd_monitor_work_fn(struct work_struct *work);
 static void ubd_stop_work_fn(struct work_struct *work);
 
@@ -131,15 +221,23 @@ static void ubd_stop_work_fn(struct work_struct *work);
  * @info: validated device info; dev_id, state and owner are filled in
  * @req_id: the id asked for, or -1 for any free one
  *
- * Return: 0 or -errno.  On success the device holds one reference for its
- * id, dropped by ubd_del_dev().
+ * Return: 0 or -errno; -EACCES when @info asks for an unprivileged device
+ * and ubds_max of them exist.  On success the device holds one reference
+ * for its id, dropped by ubd_del_dev().
  */
 int ubd_add_dev(struct ubd_ctrl_dev_info *info, int req_id)
 {
+	bool unpriv = info->flags & UBD_F_UNPRIVILEGED_DEV;
 	struct ubd_device *ub;
 	int ret;
 
 	mutex_lock(&ubd_ctl_mutex);
+	if (unpriv && ubd_nr_unpriv >= READ_ONCE(ubds_max)) {
+		pr_warn("%s: ubds_max=%u unprivileged devices exist\n",
+			__func__, READ_ONCE(ubds_max));
+		ret = -EACCES;
+		goto out_unlock;
+	}
 	ub = kzalloc(struct_size(ub, queues, info->nr_hw_queues), GFP_KERNEL);
 	if (!ub) {
 		ret = -ENOMEM;
@@ -191,6 +289,7 @@ int ubd_add_dev(struct ubd_ctrl_dev_info *info, int req_id)
 	device_initialize(&ub->cdev_dev);
 	ub->cdev_dev.parent = NULL;
 	ub->cdev_dev.class = ubd_chr_class;
+	ub->cdev_dev.type = &ubd_cdev_type;
 	ub->cdev_dev.devt = MKDEV(MAJOR(ubd_chr_devt), ub->info.dev_id);
 	ub->cdev_dev.release = ubd_cdev_rel;
 	ret = dev_set_name(&ub->cdev_dev, "ubdc%d", ub->info.dev_id);
@@ -201,6 +300,8 @@ int ubd_add_dev(struct ubd_ctrl_dev_info *info, int req_id)
 	ret = cdev_device_add(&ub->cdev, &ub->cdev_dev);
 	if (ret)
 		goto out_put_dev;
+	if (unpriv)
+		ubd_nr_unpriv++;
 	mutex_unlock(&ubd_ctl_mutex);
 	return 0;
 
@@ -224,6 +325,9 @@ out_unlock:
 /* tear down everything but the memory; called once, for DEL or unload */
 static void ubd_remove(struct ubd_device *ub)
 {
+	lockdep_assert_held(&ubd_ctl_mutex);
+	if (ubd_dev_is_unprivileged(ub))
+		ubd_nr_unpriv--;
 	ubd_stop_dev(ub);
 	/* the monitor no longer re-arms itself, and finds nothing to stop */
 	cancel_delayed_work_sync(&ub->monitor_work);

@@ -4,6 +4,12 @@
  * control node.  The same code drives ubd_drv and the in-tree ublk_drv; the
  * only differences are the node names and, for ublk before 6.4, the legacy
  * raw opcodes, chosen once at open time by probing GET_FEATURES.
+ *
+ * Unprivileged devices (UBD_F_UNPRIVILEGED_DEV): every command but ADD puts
+ * the path of the device's /dev/ubdcN in front of its payload, and the
+ * driver checks the caller's permission on that node.  Which kind a device
+ * is, GET_DEV_INFO2 tells (it carries the path for either kind); drivers
+ * without it (ublk before 6.3) have only privileged devices.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -11,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "private.h"
 
@@ -121,6 +129,107 @@ static void ctrl_cmd_init(struct ubd_ctrl_cmd *cmd, unsigned int dev_id)
 }
 
 /*
+ * Send @cmd with the path of /dev/<prefix>cN in front of its payload
+ * (addr/len): the driver reads dev_path_len bytes of path and hands the
+ * rest to the command.  An OUT payload is copied back.
+ */
+static int ctrl_cmd_with_path(struct ubd_ctrl *ctrl, unsigned int op,
+			      struct ubd_ctrl_cmd *cmd)
+{
+	void *payload = (void *)(uintptr_t)cmd->addr;
+	size_t len = cmd->len;
+	char path[64];
+	size_t plen;
+	char *buf;
+	int ret;
+
+	ubd_chardev_path(ctrl, cmd->dev_id, path, sizeof(path));
+	plen = strlen(path) + 1;
+	if (plen + len > UINT16_MAX)
+		return -EINVAL;
+	buf = malloc(plen + len);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, path, plen);
+	if (len)
+		memcpy(buf + plen, payload, len);
+	cmd->addr = (uintptr_t)buf;
+	cmd->len = plen + len;
+	cmd->dev_path_len = plen;
+	ret = ctrl_cmd(ctrl, op, cmd);
+	if (!ret && len)
+		memcpy(payload, buf + plen, len);
+	free(buf);
+	return ret;
+}
+
+/* GET_DEV_INFO2: 1 when the driver lacks it (-EOPNOTSUPP or -EINVAL) */
+static int ctrl_get_info2(struct ubd_ctrl *ctrl, unsigned int dev_id,
+			  struct ubd_ctrl_dev_info *info)
+{
+	struct ubd_ctrl_cmd cmd;
+	int ret;
+
+	ctrl_cmd_init(&cmd, dev_id);
+	cmd.addr = (uintptr_t)info;
+	cmd.len = sizeof(*info);
+	ret = ctrl_cmd_with_path(ctrl,
+				 ctrl_op(ctrl, UBD_CMD_GET_DEV_INFO2,
+					 UBD_U_CMD_GET_DEV_INFO2), &cmd);
+	if (ret == -EOPNOTSUPP || ret == -EINVAL) {
+		ctrl->no_info2 = true;
+		return 1;
+	}
+	return ret;
+}
+
+/*
+ * Does device @dev_id want the path with its commands?  1 yes, 0 no, or
+ * -errno when we may not even look at it.
+ */
+static int ctrl_dev_unprivileged(struct ubd_ctrl *ctrl, unsigned int dev_id)
+{
+	struct ubd_ctrl_dev_info info;
+	int ret;
+
+	if (ctrl->have_features &&
+	    !(ctrl->features & UBD_F_UNPRIVILEGED_DEV))
+		return 0;
+	if (ctrl->no_info2)
+		return 0;
+	ret = ubd_ctrl_get_info(ctrl, dev_id, &info);
+	if (ret)
+		return ret;
+	return !!(info.flags & UBD_F_UNPRIVILEGED_DEV);
+}
+
+/* a command to device cmd->dev_id, with the path when it needs one */
+static int ctrl_dev_cmd(struct ubd_ctrl *ctrl, unsigned int op,
+			struct ubd_ctrl_cmd *cmd)
+{
+	int unpriv = ctrl_dev_unprivileged(ctrl, cmd->dev_id);
+
+	if (unpriv < 0)
+		return unpriv;
+	if (unpriv)
+		return ctrl_cmd_with_path(ctrl, op, cmd);
+	return ctrl_cmd(ctrl, op, cmd);
+}
+
+bool ubd_caller_privileged(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { 0 };
+
+	if (syscall(SYS_capget, &hdr, data))
+		return geteuid() == 0;
+	return data[CAP_SYS_ADMIN / 32].effective &
+		(1U << (CAP_SYS_ADMIN % 32));
+}
+
+/*
  * GET_FEATURES exists since ublk 6.5 and in ubd_drv.  A driver that does not
  * know it speaks the legacy opcodes, which every ublk accepts.  ublk 6.1
  * looks the device up before the opcode, so there the answer is ENODEV: a
@@ -161,6 +270,9 @@ int ubd_ctrl_add(struct ubd_ctrl *ctrl, struct ubd_ctrl_dev_info *info)
 {
 	struct ubd_ctrl_cmd cmd;
 
+	/* the only kind of device such a caller may add */
+	if (!ubd_caller_privileged())
+		info->flags |= UBD_F_UNPRIVILEGED_DEV;
 	ctrl_cmd_init(&cmd, info->dev_id);
 	cmd.addr = (uintptr_t)info;
 	cmd.len = sizeof(*info);
@@ -168,13 +280,60 @@ int ubd_ctrl_add(struct ubd_ctrl *ctrl, struct ubd_ctrl_dev_info *info)
 			&cmd);
 }
 
+/* the limit of unprivileged devices, from sysfs, or -1 */
+static long ctrl_unpriv_max(const struct ubd_ctrl *ctrl)
+{
+	const char *path = ctrl->is_ublk ?
+		"/sys/module/ublk_drv/parameters/ublks_max" :
+		"/sys/module/ubd_drv/parameters/ubds_max";
+	long max = -1;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &max) != 1)
+		max = -1;
+	fclose(f);
+	return max;
+}
+
+const char *ubd_add_strerror(const struct ubd_ctrl *ctrl,
+			     const struct ubd_ctrl_dev_info *info, int err)
+{
+	static __thread char msg[160];
+	bool unpriv = info->flags & UBD_F_UNPRIVILEGED_DEV;
+
+	if (err == -EPERM && !ubd_caller_privileged()) {
+		if (ctrl->have_features &&
+		    !(ctrl->features & UBD_F_UNPRIVILEGED_DEV))
+			return "the driver does not support unprivileged devices (root needed)";
+		return "permission denied (the driver refused an unprivileged device)";
+	}
+	if (err == -EACCES && unpriv) {
+		long max = ctrl_unpriv_max(ctrl);
+
+		if (max < 0)
+			return "too many unprivileged devices exist";
+		snprintf(msg, sizeof(msg),
+			 "too many unprivileged devices exist (the limit %s=%ld is reached)",
+			 ctrl->is_ublk ? "ublks_max" : "ubds_max", max);
+		return msg;
+	}
+	if (err == -EINVAL && unpriv &&
+	    (info->flags & (UBD_F_USER_COPY | UBD_F_SUPPORT_ZERO_COPY |
+			    UBD_F_AUTO_BUF_REG)))
+		return "USER_COPY, SUPPORT_ZERO_COPY and AUTO_BUF_REG are not allowed on an unprivileged device";
+	return ubd_strerror(err);
+}
+
 int ubd_ctrl_del(struct ubd_ctrl *ctrl, unsigned int dev_id)
 {
 	struct ubd_ctrl_cmd cmd;
 
 	ctrl_cmd_init(&cmd, dev_id);
-	return ctrl_cmd(ctrl, ctrl_op(ctrl, UBD_CMD_DEL_DEV, UBD_U_CMD_DEL_DEV),
-			&cmd);
+	return ctrl_dev_cmd(ctrl,
+			    ctrl_op(ctrl, UBD_CMD_DEL_DEV, UBD_U_CMD_DEL_DEV),
+			    &cmd);
 }
 
 int ubd_ctrl_del_async(struct ubd_ctrl *ctrl, unsigned int dev_id)
@@ -184,7 +343,7 @@ int ubd_ctrl_del_async(struct ubd_ctrl *ctrl, unsigned int dev_id)
 	if (ctrl->legacy_ops)
 		return -EOPNOTSUPP;
 	ctrl_cmd_init(&cmd, dev_id);
-	return ctrl_cmd(ctrl, UBD_U_CMD_DEL_DEV_ASYNC, &cmd);
+	return ctrl_dev_cmd(ctrl, UBD_U_CMD_DEL_DEV_ASYNC, &cmd);
 }
 
 int ubd_ctrl_start(struct ubd_ctrl *ctrl, unsigned int dev_id, pid_t pid)
@@ -193,9 +352,9 @@ int ubd_ctrl_start(struct ubd_ctrl *ctrl, unsigned int dev_id, pid_t pid)
 
 	ctrl_cmd_init(&cmd, dev_id);
 	cmd.data[0] = pid;
-	return ctrl_cmd(ctrl,
-			ctrl_op(ctrl, UBD_CMD_START_DEV, UBD_U_CMD_START_DEV),
-			&cmd);
+	return ctrl_dev_cmd(ctrl,
+			    ctrl_op(ctrl, UBD_CMD_START_DEV, UBD_U_CMD_START_DEV),
+			    &cmd);
 }
 
 int ubd_ctrl_stop(struct ubd_ctrl *ctrl, unsigned int dev_id)
@@ -203,8 +362,9 @@ int ubd_ctrl_stop(struct ubd_ctrl *ctrl, unsigned int dev_id)
 	struct ubd_ctrl_cmd cmd;
 
 	ctrl_cmd_init(&cmd, dev_id);
-	return ctrl_cmd(ctrl, ctrl_op(ctrl, UBD_CMD_STOP_DEV, UBD_U_CMD_STOP_DEV),
-			&cmd);
+	return ctrl_dev_cmd(ctrl,
+			    ctrl_op(ctrl, UBD_CMD_STOP_DEV, UBD_U_CMD_STOP_DEV),
+			    &cmd);
 }
 
 int ubd_ctrl_set_params(struct ubd_ctrl *ctrl, unsigned int dev_id,
@@ -216,9 +376,9 @@ int ubd_ctrl_set_params(struct ubd_ctrl *ctrl, unsigned int dev_id,
 	ctrl_cmd_init(&cmd, dev_id);
 	cmd.addr = (uintptr_t)params;
 	cmd.len = sizeof(*params);
-	return ctrl_cmd(ctrl,
-			ctrl_op(ctrl, UBD_CMD_SET_PARAMS, UBD_U_CMD_SET_PARAMS),
-			&cmd);
+	return ctrl_dev_cmd(ctrl,
+			    ctrl_op(ctrl, UBD_CMD_SET_PARAMS,
+				    UBD_U_CMD_SET_PARAMS), &cmd);
 }
 
 int ubd_ctrl_get_params(struct ubd_ctrl *ctrl, unsigned int dev_id,
@@ -231,24 +391,33 @@ int ubd_ctrl_get_params(struct ubd_ctrl *ctrl, unsigned int dev_id,
 	ctrl_cmd_init(&cmd, dev_id);
 	cmd.addr = (uintptr_t)params;
 	cmd.len = sizeof(*params);
-	return ctrl_cmd(ctrl,
-			ctrl_op(ctrl, UBD_CMD_GET_PARAMS, UBD_U_CMD_GET_PARAMS),
-			&cmd);
+	return ctrl_dev_cmd(ctrl,
+			    ctrl_op(ctrl, UBD_CMD_GET_PARAMS,
+				    UBD_U_CMD_GET_PARAMS), &cmd);
 }
 
 int ubd_ctrl_get_info(struct ubd_ctrl *ctrl, unsigned int dev_id,
 		      struct ubd_ctrl_dev_info *info)
 {
 	struct ubd_ctrl_cmd cmd;
+	int ret, ret2 = 1;
 
 	memset(info, 0, sizeof(*info));
+	if (!ctrl->no_info2) {
+		ret2 = ctrl_get_info2(ctrl, dev_id, info);
+		/* no node at the path: GET_DEV_INFO may still do for root */
+		if (ret2 <= 0 && ret2 != -ENOENT)
+			return ret2;
+	}
+	/* ublk before 6.3: no GET_DEV_INFO2, and no unprivileged devices */
 	ctrl_cmd_init(&cmd, dev_id);
 	cmd.addr = (uintptr_t)info;
 	cmd.len = sizeof(*info);
-	return ctrl_cmd(ctrl,
-			ctrl_op(ctrl, UBD_CMD_GET_DEV_INFO,
-				UBD_U_CMD_GET_DEV_INFO),
-			&cmd);
+	ret = ctrl_cmd(ctrl,
+		       ctrl_op(ctrl, UBD_CMD_GET_DEV_INFO,
+			       UBD_U_CMD_GET_DEV_INFO),
+		       &cmd);
+	return ret && ret2 == -ENOENT ? ret2 : ret;
 }
 
 int ubd_ctrl_get_affinity(struct ubd_ctrl *ctrl, unsigned int dev_id,
@@ -256,16 +425,16 @@ int ubd_ctrl_get_affinity(struct ubd_ctrl *ctrl, unsigned int dev_id,
 {
 	struct ubd_ctrl_cmd cmd;
 
-	if (size > UINT16_MAX)
-		size = UINT16_MAX & ~7u;
+	/* room for the path of an unprivileged device */
+	if (size > UINT16_MAX - 64)
+		size = (UINT16_MAX - 64) & ~7u;
 	ctrl_cmd_init(&cmd, dev_id);
 	cmd.addr = (uintptr_t)cpuset;
 	cmd.len = size;
 	cmd.data[0] = q_id;
-	return ctrl_cmd(ctrl,
-			ctrl_op(ctrl, UBD_CMD_GET_QUEUE_AFFINITY,
-				UBD_U_CMD_GET_QUEUE_AFFINITY),
-			&cmd);
+	return ctrl_dev_cmd(ctrl,
+			    ctrl_op(ctrl, UBD_CMD_GET_QUEUE_AFFINITY,
+				    UBD_U_CMD_GET_QUEUE_AFFINITY), &cmd);
 }
 
 /* a device command with one u64 argument in data[0] */

@@ -20,6 +20,7 @@ struct ubd_ctrl {
 	bool legacy_ops;		/* driver knows only the raw opcodes */
 	bool have_features;
 	uint64_t features;
+	bool no_info2;			/* GET_DEV_INFO2 unknown: none unprivileged */
 };
 
 /* per-tag state kept by the library */

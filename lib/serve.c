@@ -293,7 +293,8 @@ static int add_or_attach(struct ubd_dev *dev)
 		info->flags |= UBD_F_NEED_GET_DATA;
 	ret = ubd_ctrl_add(dev->ctrl, info);
 	if (ret) {
-		ubd_err("cannot add a device: %s\n", ubd_strerror(ret));
+		ubd_err("cannot add a device: %s\n",
+			ubd_add_strerror(dev->ctrl, info, ret));
 		return ret;
 	}
 	dev->added = true;

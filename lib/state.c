@@ -4,6 +4,13 @@
  * server of device <id> once it is live, so that "ubdctl list" can show what
  * the driver does not know (target, backing file).  A file whose pid is gone
  * is stale and ignored.
+ *
+ * Servers of unprivileged devices run as their owners, so the directory is
+ * like /tmp: mode 1777, each file owned by the server that wrote it, which
+ * alone (or root) may replace or remove it.  A reader must check that the
+ * file's owner (ubd_state.uid) may speak for the device -- root, or the
+ * device's owner -- and that its pid is the device's server: anybody can
+ * drop a file there.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,19 +48,48 @@ static void state_add_arg(struct ubd_state *st, const char *arg)
 	st->args_len += len;
 }
 
+/* the directory, shared by all users' servers: made (or made so) 1777 */
+static int state_dir(void)
+{
+	const char *dir = ubd_run_dir();
+	struct stat sb;
+
+	if (mkdir(dir, 01777) == 0)
+		return chmod(dir, 01777) ? -errno : 0;	/* despite the umask */
+	if (errno != EEXIST)
+		return -errno;
+	if (lstat(dir, &sb))
+		return -errno;
+	if (!S_ISDIR(sb.st_mode))
+		return -ENOTDIR;
+	/* made by an older root server: open it to everyone, sticky */
+	if (sb.st_uid == geteuid() && (sb.st_mode & 07777) != 01777 &&
+	    chmod(dir, 01777))
+		return -errno;
+	return 0;
+}
+
 int ubd_state_write(unsigned int dev_id, const struct ubd_state *st)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	char path[PATH_MAX], tmp[PATH_MAX + 16];
 	FILE *f;
-	int fd;
+	int fd, ret;
 
-	if (mkdir(ubd_run_dir(), 0755) && errno != EEXIST)
-		return -errno;
+	ret = state_dir();
+	if (ret)
+		return ret;
 	state_path(dev_id, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* a fresh name: whatever others left in the directory stays theirs */
+	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	if (fchmod(fd, 0644)) {
+		ret = -errno;
+		close(fd);
+		unlink(tmp);
+		return ret;
+	}
 	f = fdopen(fd, "w");
 	if (!f) {
 		close(fd);
@@ -81,13 +117,25 @@ int ubd_state_write(unsigned int dev_id, const struct ubd_state *st)
 int ubd_state_read_any(unsigned int dev_id, struct ubd_state *st)
 {
 	char path[PATH_MAX], line[4200];
+	struct stat sb;
 	FILE *f;
+	int fd;
 
 	memset(st, 0, sizeof(*st));
 	state_path(dev_id, path, sizeof(path));
-	f = fopen(path, "re");
-	if (!f)
+	/* not through a link someone planted, not a fifo */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
 	while (fgets(line, sizeof(line), f)) {
 		char *val = strchr(line, '=');
 
@@ -112,6 +160,7 @@ int ubd_state_read_any(unsigned int dev_id, struct ubd_state *st)
 			state_add_arg(st, val);
 	}
 	fclose(f);
+	st->uid = sb.st_uid;
 	return 0;
 }
 

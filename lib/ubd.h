@@ -37,8 +37,18 @@ const char *ubd_ctrl_path(const struct ubd_ctrl *ctrl);
 /* "ubd" or "ublk": the prefix of the device nodes behind this control */
 const char *ubd_ctrl_prefix(const struct ubd_ctrl *ctrl);
 
-/* ADD_DEV: @info in (dev_id -1 for any), out as granted */
+/*
+ * ADD_DEV: @info in (dev_id -1 for any), out as granted.  A caller without
+ * CAP_SYS_ADMIN asks for UBD_F_UNPRIVILEGED_DEV, the only kind of device it
+ * may add; the other commands send such a device the path of its
+ * /dev/ubdcN, and the driver checks the caller's permission on that node.
+ */
 int ubd_ctrl_add(struct ubd_ctrl *ctrl, struct ubd_ctrl_dev_info *info);
+/* why ADD_DEV of @info failed with @err, for a person */
+const char *ubd_add_strerror(const struct ubd_ctrl *ctrl,
+			     const struct ubd_ctrl_dev_info *info, int err);
+/* does this process have CAP_SYS_ADMIN, the privilege the driver checks? */
+bool ubd_caller_privileged(void);
 int ubd_ctrl_del(struct ubd_ctrl *ctrl, unsigned int dev_id);
 /* DEL_DEV_ASYNC: -EOPNOTSUPP where the driver lacks it */
 int ubd_ctrl_del_async(struct ubd_ctrl *ctrl, unsigned int dev_id);
@@ -48,6 +58,7 @@ int ubd_ctrl_set_params(struct ubd_ctrl *ctrl, unsigned int dev_id,
 			struct ubd_params *params);
 int ubd_ctrl_get_params(struct ubd_ctrl *ctrl, unsigned int dev_id,
 			struct ubd_params *params);
+/* GET_DEV_INFO2 with the char node's path; GET_DEV_INFO where it is unknown */
 int ubd_ctrl_get_info(struct ubd_ctrl *ctrl, unsigned int dev_id,
 		      struct ubd_ctrl_dev_info *info);
 /* the CPUs of queue @q_id, as a cpu_set_t of @size bytes */
@@ -275,7 +286,13 @@ struct ubd_state {
 	char exe[4096];
 	char args[4096];	/* argv[1..], each ended by a NUL */
 	unsigned int args_len;
+	uid_t uid;		/* read: who wrote the file */
 };
+/*
+ * The directory is world-writable and sticky (1777): before believing a
+ * file, check that uid is root's or the device owner's and that pid is the
+ * device's server (ubd_ctrl_dev_info.ubdsrv_pid).
+ */
 int ubd_state_write(unsigned int dev_id, const struct ubd_state *st);
 /* -ESRCH (and @st zeroed) when the server that wrote it is gone */
 int ubd_state_read(unsigned int dev_id, struct ubd_state *st);

@@ -50,7 +50,7 @@ const char *ubd_strerror(int err)
 		return "not supported by the driver";
 	case -EPERM:
 	case -EACCES:
-		return "permission denied (root needed)";
+		return "permission denied";
 	default:
 		return strerror(err < 0 ? -err : err);
 	}

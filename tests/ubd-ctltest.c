@@ -8,10 +8,20 @@
  *   ubd-ctltest churn N P      P processes adding and deleting N times
  *   ubd-ctltest info ID        one line: state= pid= queues= depth=
  *   ubd-ctltest del ID         DEL_DEV
+ *   ubd-ctltest add-flags HEX  ADD_DEV asking for flags HEX; prints the
+ *                              id and the flags granted
+ *   ubd-ctltest path CMD ID P  CMD (info, info2, params, stop, del) on
+ *                              device ID with P as the path of its char
+ *                              node: "@none" sends no path (dev_path_len
+ *                              0), "@long" one of PATH_MAX + 1 bytes,
+ *                              "@nonul" the node's path without its NUL
+ *                              and with garbage after; prints "ok" or
+ *                              the errno's name
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -457,6 +467,86 @@ static int info(unsigned int id)
 	return 0;
 }
 
+static int add_flags(const char *hex)
+{
+	struct ubd_ctrl_dev_info info = {
+		.dev_id = (__u32)-1, .nr_hw_queues = 1, .queue_depth = 32,
+	};
+	struct ubd_ctrl_cmd c = cmd_for((__u32)-1, &info, sizeof(info));
+	int ret;
+
+	info.flags = strtoull(hex, NULL, 16);
+	ret = ctrl_raw(UBD_U_CMD_ADD_DEV, &c);
+	if (ret) {
+		printf("%s\n", strerrorname_np(-ret) ?: "?");
+		return 1;
+	}
+	printf("id=%u flags=%#llx\n", info.dev_id,
+	       (unsigned long long)info.flags);
+	return 0;
+}
+
+/* a command with a path, as the driver of an unprivileged device wants */
+static int path_cmd(const char *what, unsigned int id, const char *path)
+{
+	static char buf[PATH_MAX + 2 + sizeof(struct ubd_params)];
+	struct ubd_ctrl_dev_info *info;
+	struct ubd_params *p;
+	struct ubd_ctrl_cmd c;
+	size_t plen, payload = 0;
+	unsigned int op;
+	int ret;
+
+	memset(buf, 0, sizeof(buf));
+	if (!strcmp(path, "@none")) {
+		plen = 0;
+	} else if (!strcmp(path, "@long")) {
+		plen = PATH_MAX + 1;
+		memset(buf, '/', plen);
+	} else if (!strcmp(path, "@nonul")) {
+		plen = snprintf(buf, sizeof(buf), "/dev/ubdc%u", id);
+		memset(buf + plen, 'x', 8);	/* not part of the path */
+	} else {
+		plen = strlen(path) + 1;
+		memcpy(buf, path, plen);
+	}
+	if (!strcmp(what, "info") || !strcmp(what, "info2")) {
+		op = what[4] ? UBD_U_CMD_GET_DEV_INFO2 : UBD_U_CMD_GET_DEV_INFO;
+		payload = sizeof(*info);
+	} else if (!strcmp(what, "params")) {
+		op = UBD_U_CMD_GET_PARAMS;
+		p = (struct ubd_params *)(buf + plen);
+		/* the path may be as long as PATH_MAX + 1: stay in buf */
+		if (plen + sizeof(*p) > sizeof(buf))
+			return 2;
+		memset(p, 0, sizeof(*p));
+		p->len = sizeof(*p);
+		payload = sizeof(*p);
+	} else if (!strcmp(what, "stop")) {
+		op = UBD_U_CMD_STOP_DEV;
+	} else if (!strcmp(what, "del")) {
+		op = UBD_U_CMD_DEL_DEV;
+	} else {
+		fprintf(stderr, "path: unknown command '%s'\n", what);
+		return 2;
+	}
+	c = cmd_for(id, buf, plen + payload);
+	c.dev_path_len = plen;
+	ret = ctrl_raw(op, &c);
+	if (ret) {
+		printf("%s\n", strerrorname_np(-ret) ?: "?");
+		return 1;
+	}
+	if (payload == sizeof(*info)) {
+		info = (struct ubd_ctrl_dev_info *)(buf + plen);
+		printf("ok id=%u owner=%u flags=%#llx\n", info->dev_id,
+		       info->owner_uid, (unsigned long long)info->flags);
+	} else {
+		printf("ok\n");
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	ctrl_fd = open(UBD_CONTROL_PATH, O_RDWR);
@@ -479,7 +569,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "del: %s\n", strerror(-ret));
 		return ret ? 1 : 0;
 	}
-	fprintf(stderr, "usage: %s abuse | churn N P | info ID | del ID\n",
+	if (argc == 3 && !strcmp(argv[1], "add-flags"))
+		return add_flags(argv[2]);
+	if (argc == 5 && !strcmp(argv[1], "path"))
+		return path_cmd(argv[2], atoi(argv[3]), argv[4]);
+	fprintf(stderr, "usage: %s abuse | churn N P | info ID | del ID | add-flags HEX | path CMD ID PATH\n",
 		argv[0]);
 	return 2;
 }

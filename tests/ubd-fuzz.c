@@ -3,7 +3,13 @@
  * ubd-fuzz: random and mutated control and io commands against ubd_drv,
  * from several threads, for the guest suites.
  *
- *   ubd-fuzz [-n COUNT] [-t THREADS] [-s SEED] [-v]
+ *   ubd-fuzz [-n COUNT] [-t THREADS] [-s SEED] [-U UID] [-v]
+ *
+ * Control commands carry random char-node paths (dev_path_len) now and
+ * then: the right node, another device's, other files, unterminated, too
+ * long.  With -U the fuzzer drops root for UID once the setup is done: its
+ * devices are then unprivileged ones, every command on them is checked
+ * against the path, and its own well-formed commands send the right one.
  *
  * Each fuzz thread has its own control ring, its own /dev/ubdcN fds with
  * their rings, and a periodic timer that interrupts a control command that
@@ -28,7 +34,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -61,6 +69,8 @@ static unsigned long g_count = 5000;
 static unsigned long g_sent;		/* commands issued by fuzz threads */
 static volatile int g_stop;
 static int g_verbose;
+static int g_unpriv;		/* -U: we run as a user, our devices are unprivileged */
+static unsigned long g_paths;	/* commands sent with a path */
 static long g_page;
 static void *g_ropage;		/* read-only page: a bad OUT buffer */
 static void *g_hole;		/* PROT_NONE region: an unmapped address */
@@ -367,11 +377,40 @@ static struct ubd_ctrl_cmd mkcmd(unsigned int id, void *addr, unsigned int len)
 	return c;
 }
 
-/* a well-formed control command on @c; START and DEL are interruptible */
+/*
+ * A well-formed control command on @c; START and DEL are interruptible.
+ * Under -U the commands to a device carry the path of its node, in front
+ * of the payload, as the driver wants for an unprivileged device.
+ */
 static int ctrl_simple(struct ctl *c, struct tmr *t, uint32_t op,
 		       const struct ubd_ctrl_cmd *cmd)
 {
-	return ctl_send(c, t, c->fd, op, cmd, sizeof(*cmd), 0, 200, 10000);
+	int nr = ctrl_nr(op);
+	struct ubd_ctrl_cmd pc;
+	char buf[64 + 512];
+	int plen, ret;
+
+	if (!g_unpriv || nr == UBD_CMD_ADD_DEV || nr == 0x13 ||
+	    cmd->len > sizeof(buf) - 64)
+		return ctl_send(c, t, c->fd, op, cmd, sizeof(*cmd), 0, 200,
+				10000);
+	plen = snprintf(buf, 64, "/dev/ubdc%u", cmd->dev_id) + 1;
+	if (cmd->len)
+		memcpy(buf + plen, (void *)(uintptr_t)cmd->addr, cmd->len);
+	pc = *cmd;
+	pc.addr = (uintptr_t)buf;
+	pc.len = plen + cmd->len;
+	pc.dev_path_len = plen;
+	ret = ctl_send(c, t, c->fd, op, &pc, sizeof(pc), 0, 200, 10000);
+	if (!ret && cmd->len)
+		memcpy((void *)(uintptr_t)cmd->addr, buf + plen, cmd->len);
+	return ret;
+}
+
+/* ADD flags for a device we mean to use: unprivileged under -U */
+static uint64_t own_flags(uint64_t flags)
+{
+	return g_unpriv ? flags | UBD_F_UNPRIVILEGED_DEV : flags;
 }
 
 /* ---- parameters ---- */
@@ -580,6 +619,64 @@ static void random_dev_info(struct rng *r, struct ubd_ctrl_dev_info *info,
 	}
 }
 
+/*
+ * Put a char-node path in front of the payload of @c (at t->buf, @c->len
+ * bytes): mostly the right node, else another device's, other files, a
+ * path without its NUL, too long, or garbage; and now and then a
+ * dev_path_len that does not fit.
+ */
+static void add_path(struct fthread *t, struct ubd_ctrl_cmd *c)
+{
+	static const char *const others[] = {
+		"/dev/null", "/", "/dev/ubd-control", "", "/proc/self/exe",
+		"/dev/ubdb0", "/tmp", "/dev/ubdc", "/dev/ubdc0/", "//dev//ubdc1",
+	};
+	static char tmp[MAX_THREADS][PATH_MAX + 2];
+	struct rng *r = &t->r;
+	char *path = tmp[t->idx];
+	size_t plen, payload = c->len;
+
+	switch (rnd(r, 10)) {
+	case 0: case 1: case 2: case 3:
+		plen = snprintf(path, 64, "/dev/ubdc%u", c->dev_id) + 1;
+		break;
+	case 4:		/* no NUL: the length ends it */
+		plen = snprintf(path, 64, "/dev/ubdc%u", c->dev_id);
+		break;
+	case 5:
+		plen = snprintf(path, 64, "/dev/ubdc%u", rnd(r, 8)) + 1;
+		break;
+	case 6:
+		plen = strlen(strcpy(path, others[rnd(r, 10)])) + 1;
+		break;
+	case 7:		/* around PATH_MAX */
+		plen = PATH_MAX - 1 + rnd(r, 3);
+		memset(path, '/', plen);
+		if (rnd(r, 2))
+			path[plen - 1] = '\0';
+		break;
+	case 8:
+		plen = 1 + rnd(r, 64);
+		for (size_t i = 0; i < plen; i++)
+			path[i] = rnd64(r);
+		break;
+	default:
+		plen = snprintf(path, 64, "/dev/../dev/ubdc%u", c->dev_id) + 1;
+		break;
+	}
+	if (c->addr == (uintptr_t)t->buf && plen + payload <= BUF_SIZE) {
+		memmove(t->buf + plen, t->buf, payload);
+		memcpy(t->buf, path, plen);
+		c->len = plen + payload > 0xffff ? 0xffff : plen + payload;
+	}
+	c->dev_path_len = plen;
+	if (chance(r, 10))
+		c->dev_path_len = (uint16_t[]){ 0, (uint16_t)(c->len + 1),
+						PATH_MAX + 1, 0xffff,
+						(uint16_t)rnd(r, 0x10000) }[rnd(r, 5)];
+	INC(g_paths);
+}
+
 /* one random or mutated control command */
 static void fuzz_ctrl(struct fthread *t)
 {
@@ -591,7 +688,7 @@ static void fuzz_ctrl(struct fthread *t)
 	unsigned int exact = 0, sqe_flags = 0;
 	long tmo = 200;
 	int fd = t->ctl.fd, ret;
-	bool add_with_buf = false;
+	bool add_with_buf = false, want_path = false;
 
 	memset(buf, 0, 512);
 	c = mkcmd(pick_id(t), buf, 0);
@@ -617,9 +714,8 @@ static void fuzz_ctrl(struct fthread *t)
 		exact = sizeof(struct ubd_ctrl_dev_info);
 		break;
 	case UBD_CMD_GET_DEV_INFO2:
-		exact = 64 + 32;
-		c.dev_path_len = rnd(r, 3) ? 32 : rnd(r, 0x10000);
-		memcpy(buf, "/dev/ubdc0", 11);
+		exact = sizeof(struct ubd_ctrl_dev_info);
+		want_path = true;
 		break;
 	case UBD_CMD_SET_PARAMS:
 		valid_params(r, (struct ubd_params *)buf, 512 << 10);
@@ -665,6 +761,10 @@ static void fuzz_ctrl(struct fthread *t)
 		c.data[0] = rnd64(r);
 	if (chance(r, 3))
 		c.pad = rnd(r, 0x10000), c.reserved = rnd64(r);
+	/* the path of the device's node, as unprivileged devices need */
+	if (nr != UBD_CMD_ADD_DEV && nr != 0x13 &&
+	    (want_path || chance(r, g_unpriv ? 70 : 30)))
+		add_path(t, &c);
 
 	/* now and then: run it from io-wq, or send it where it does not go */
 	if (chance(r, 4) && !(g_avoid_known && (nr == UBD_CMD_START_DEV ||
@@ -921,7 +1021,7 @@ static void make_served(struct fthread *t)
 	info->nr_hw_queues = 1 + rnd(r, 2);
 	info->queue_depth = 1 + rnd(r, 8);
 	info->max_io_buf_bytes = HELPER_IO_BYTES;
-	info->flags = chance(r, 30) ? UBD_F_NEED_GET_DATA : 0;
+	info->flags = own_flags(chance(r, 30) ? UBD_F_NEED_GET_DATA : 0);
 	c = mkcmd(-1, info, sizeof(*info));
 	if (!take_budget())
 		goto fail;
@@ -1332,7 +1432,7 @@ static void *fuzz_main(void *arg)
 			info->dev_id = -1;
 			info->nr_hw_queues = 1 + rnd(&t->r, 3);
 			info->queue_depth = 1 + rnd(&t->r, rnd(&t->r, 8) ? 16 : 4096);
-			info->flags = rnd64(&t->r);
+			info->flags = own_flags(rnd64(&t->r));
 			c = mkcmd(-1, info, sizeof(*info));
 			ret = ctrl_simple(&t->ctl, &t->tmr, UBD_U_CMD_ADD_DEV, &c);
 			count_res(ret);
@@ -1388,6 +1488,7 @@ static bool id_comes_back(struct ctl *c, struct tmr *t, unsigned int id)
 		info.dev_id = id;
 		info.nr_hw_queues = 1;
 		info.queue_depth = 1;
+		info.flags = own_flags(0);
 		cmd = mkcmd(id, &info, sizeof(info));
 		ret = ctrl_simple(c, t, UBD_U_CMD_ADD_DEV, &cmd);
 		if (ret == 0) {
@@ -1550,8 +1651,9 @@ static int repro(const char *name)
 
 static void usage(const char *p)
 {
-	fprintf(stderr, "usage: %s [-n COUNT] [-t THREADS] [-s SEED] [-k] [-v] | -r NAME\n"
+	fprintf(stderr, "usage: %s [-n COUNT] [-t THREADS] [-s SEED] [-U UID] [-k] [-v] | -r NAME\n"
 		"  -k       avoid the driver bugs this fuzzer already found\n"
+		"  -U UID   run as user UID (and group UID): unprivileged devices\n"
 		"  -r NAME  run one reproducer: fetch-after-del, async-start,\n"
 		"           virt-boundary-segment\n", p);
 	exit(2);
@@ -1570,7 +1672,9 @@ int main(int argc, char **argv)
 	bool seeded = false;
 	const char *repro_name = NULL;
 
-	while ((opt = getopt(argc, argv, "n:t:s:kvr:")) != -1) {
+	unsigned long uid = 0;
+
+	while ((opt = getopt(argc, argv, "n:t:s:U:kvr:")) != -1) {
 		switch (opt) {
 		case 'n': g_count = strtoul(optarg, NULL, 0); break;
 		case 't': nthreads = atoi(optarg); break;
@@ -1578,6 +1682,7 @@ int main(int argc, char **argv)
 		case 'k': g_avoid_known = 1; break;
 		case 'v': g_verbose = 1; break;
 		case 'r': repro_name = optarg; break;
+		case 'U': uid = strtoul(optarg, NULL, 0); g_unpriv = 1; break;
 		default: usage(argv[0]);
 		}
 	}
@@ -1607,6 +1712,14 @@ int main(int argc, char **argv)
 	g_hole = mmap(NULL, 16 * g_page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (g_ropage == MAP_FAILED || g_hole == MAP_FAILED) {
 		perror("mmap");
+		return 2;
+	}
+	/* started by root: become UID; already a user (setpriv): stay so */
+	if (g_unpriv && (!uid || (!geteuid() &&
+				  (setgroups(0, NULL) ||
+				   setresgid(uid, uid, uid) ||
+				   setresuid(uid, uid, uid))))) {
+		perror("ubd-fuzz: -U");
 		return 2;
 	}
 	if (ctl_open(&ctl)) {
@@ -1720,7 +1833,9 @@ int main(int argc, char **argv)
 		printf(" positive=%lu", g_positive);
 	if (g_err_other)
 		printf(" other=%lu", g_err_other);
-	printf("\nubd-fuzz: summary: commands=%lu adds=%lu dels=%lu "
+	printf("\nubd-fuzz: %lu commands with a path%s\n", g_paths,
+	       g_unpriv ? ", as an unprivileged user" : "");
+	printf("ubd-fuzz: summary: commands=%lu adds=%lu dels=%lu "
 	       "devices_left=%d ids_leaked=%d\n",
 	       g_sent > g_count ? g_count : g_sent, g_ok_ctrl[UBD_CMD_ADD_DEV],
 	       g_ok_ctrl[UBD_CMD_DEL_DEV] + g_ok_ctrl[0x14], left, leaked);

@@ -106,10 +106,11 @@ LIVE 4" ]
 	[ "$status" -eq 0 ]
 	grep -qx NEED_GET_DATA <<<"$output"
 	grep -qx CMD_IOCTL_ENCODE <<<"$output"
+	grep -qx UNPRIVILEGED_DEV <<<"$output"
 	run ubdctl features -J
 	[ "$status" -eq 0 ]
 	jq -e '.features | index("NEED_GET_DATA")' <<<"$output"
-	[ "$(jq '.mask' <<<"$output")" -eq $(( (1 << 1) | (1 << 2) | (1 << 6) )) ]
+	[ "$(jq '.mask' <<<"$output")" -eq $(( (1 << 1) | (1 << 2) | (1 << 5) | (1 << 6) )) ]
 }
 
 # ubd-null keeps no data, so no file system can be made and mounted on it.

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ubd.h"
@@ -121,6 +122,28 @@ int main(void)
 	t_ok(ubd_state_write(8, &st) == 0, "stale state written");
 	t_ok(ubd_state_read(8, &back) == -ESRCH && back.pid == 0,
 	     "stale state ignored");
+	/* the directory is shared like /tmp; files say who wrote them */
+	{
+		char path[PATH_MAX], link[PATH_MAX];
+		struct stat sb;
+
+		if (stat(dir, &sb))
+			sb.st_mode = 0;
+		t_ok((sb.st_mode & 07777) == 01777, "run dir is 1777 (%o)",
+		     (unsigned int)(sb.st_mode & 07777));
+		t_ok(ubd_state_read(7, &back) == 0 && back.uid == geteuid(),
+		     "state file owner read back");
+		snprintf(path, sizeof(path), "%s/7", dir);
+		snprintf(link, sizeof(link), "%s/9", dir);
+		t_ok(symlink(path, link) == 0 &&
+		     ubd_state_read(9, &back) == -ELOOP,
+		     "a planted symlink is not followed");
+		unlink(link);
+		t_ok(mkfifo(link, 0644) == 0 &&
+		     ubd_state_read(9, &back) == -EINVAL,
+		     "a fifo is not read");
+		unlink(link);
+	}
 	ubd_state_remove(7);
 	ubd_state_remove(8);
 	t_ok(ubd_state_read(7, &back) == -ENOENT, "state removed");
