@@ -26,6 +26,11 @@ ios_over() {
 	[ "$(dev_ios 0)" -gt "$1" ]
 }
 
+# device 0 has io in flight
+in_flight() {
+	[ "$(awk '{ print $1 + $2 }' "/sys/block/${UBD_PFX}b0/inflight")" -gt 0 ]
+}
+
 # $DEV has $1 bytes
 size_is() {
 	[ "$(blockdev --getsize64 "$DEV")" = "$1" ]
@@ -116,11 +121,12 @@ fio_clean() {
 }
 
 @test "on: io held by the dead server fails, io issued meanwhile waits and succeeds" {
-	run -0 ubd-null -n 0 -s 64M --recovery --fault delay=2000 --daemon
+	# the server holds every io and never answers
+	run -0 ubd-null -n 0 -s 64M --recovery --fault stall-queue=0 --daemon
 	# in flight at the server when it dies
 	dd if="$DEV" of=/dev/null bs=4k count=1 iflag=direct 2>"$BATS_TEST_TMPDIR/dd1" &
 	local dd1=$!
-	sleep 1
+	wait_for 20 in_flight
 	crash_server QUIESCED
 	wait_ended 10 "$dd1"
 	[ "$(status_of "$dd1")" != 0 ] || { echo "the held read did not fail"; return 1; }
@@ -197,16 +203,20 @@ fio_clean() {
 }
 
 @test "quiesce gives up with a clear error when io does not drain" {
-	run -0 ubd-null -n 0 -s 64M --recovery --fault delay=2000 --daemon
+	run -0 ubd-null -n 0 -s 64M --recovery --fault stall-queue=0 --daemon
 	dd if="$DEV" of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null &
 	local dd=$!
-	sleep 0.5
+	wait_for 20 in_flight
 	run -2 ubdctl quiesce --timeout 300 0
 	echo "$output"
 	[[ $output == *"still in flight after 300 ms; nothing changed"* ]]
 	dev_state_is 0 LIVE
+	in_flight
+	! ended "$dd"
+	# a live device: the server's death ends it and fails the read
+	kill -9 "$(server_pid)"
 	wait_ended 15 "$dd"
-	[ "$(status_of "$dd")" = 0 ]
+	[ "$(status_of "$dd")" != 0 ]
 }
 
 @test "resize: ubdctl resize changes the disk; bad sizes are refused" {
