@@ -159,6 +159,9 @@ int tgt_common_opt(int c, const char *arg, struct ubd_dev_opts *o,
 	case OPT_NEED_GET_DATA:
 		o->need_get_data = true;
 		return 1;
+	case OPT_USER_COPY:
+		o->user_copy = true;
+		return 1;
 	case OPT_FAULT:
 		if (ubd_parse_fault(arg, &o->fault))
 			tgt_usage_error("invalid fault '%s': expected delay=MS (0..600000), silent, stall-queue=N or exit-queue=N",
@@ -176,6 +179,22 @@ int tgt_common_opt(int c, const char *arg, struct ubd_dev_opts *o,
 	}
 }
 
+const char *tgt_opts_conflict(const struct ubd_dev_opts *o)
+{
+	/* the driver takes no buffer address with USER_COPY: no second step */
+	if (o->user_copy && o->need_get_data)
+		return "options --user-copy and --need-get-data cannot be combined";
+	return NULL;
+}
+
+void tgt_opts_check(const struct ubd_dev_opts *o)
+{
+	const char *msg = tgt_opts_conflict(o);
+
+	if (msg)
+		tgt_usage_error("%s", msg);
+}
+
 void tgt_common_usage(FILE *out)
 {
 	fputs(" -n, --id <id>          serve device <id>: the one made by\n"
@@ -188,6 +207,9 @@ void tgt_common_usage(FILE *out)
 	      "     --foreground       stay in the foreground (the default)\n"
 	      "     --need-get-data    a new device takes WRITE data in a second\n"
 	      "                          step (UBD_F_NEED_GET_DATA)\n"
+	      "     --user-copy        a new device leaves the data to the server,\n"
+	      "                          which copies it with reads and writes on\n"
+	      "                          the char device (UBD_F_USER_COPY)\n"
 	      "     --pin-queues       run each queue's thread only on the CPUs\n"
 	      "                          that submit to that queue\n"
 	      "     --control <path>   control node (default /dev/ubd-control)\n"

@@ -18,6 +18,7 @@ enum {
 	OPT_FAULT,
 	OPT_PIN_QUEUES,
 	OPT_NEED_GET_DATA,
+	OPT_USER_COPY,
 	/* a target's own long-only options start here */
 	OPT_TGT_FIRST = CHAR_MAX + 32,
 };
@@ -35,6 +36,7 @@ enum {
 	{ "fault",	required_argument, NULL, OPT_FAULT },		\
 	{ "pin-queues",	no_argument,	   NULL, OPT_PIN_QUEUES },	\
 	{ "need-get-data", no_argument,	   NULL, OPT_NEED_GET_DATA },	\
+	{ "user-copy",	no_argument,	   NULL, OPT_USER_COPY },	\
 	{ "help",	no_argument,	   NULL, 'h' },			\
 	{ "version",	no_argument,	   NULL, 'V' }
 
@@ -50,6 +52,10 @@ void tgt_opts_init(struct ubd_dev_opts *o);
  */
 int tgt_common_opt(int c, const char *arg, struct ubd_dev_opts *o,
 		   void (*usage)(void));
+/* options that cannot be combined: the error line, or NULL */
+const char *tgt_opts_conflict(const struct ubd_dev_opts *o);
+/* after the last option: exit with a one-line error on a conflict */
+void tgt_opts_check(const struct ubd_dev_opts *o);
 /* the lines of usage() for the common options */
 void tgt_common_usage(FILE *out);
 /* "<prog>: <msg>" on stderr: the one error line of every tool */

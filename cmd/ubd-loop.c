@@ -453,6 +453,7 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		tgt_usage_error("unexpected argument '%s'", argv[optind]);
+	tgt_opts_check(&opts);
 	if (!t.path)
 		tgt_usage_error("no --file given");
 	t.read_only = opts.read_only;

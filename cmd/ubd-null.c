@@ -132,6 +132,7 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		tgt_usage_error("unexpected argument '%s'", argv[optind]);
+	tgt_opts_check(&opts);
 
 	ret = ubd_serve(&null_tgt_ops, &opts, &t);
 	return ret ? TGT_EXIT_FAILURE : EXIT_SUCCESS;

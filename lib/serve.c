@@ -161,6 +161,13 @@ static int add_or_attach(struct ubd_dev *dev)
 					o->dev_id, dev->ops->name);
 				return -EINVAL;
 			}
+			if (o->user_copy && !(info->flags & UBD_F_USER_COPY)) {
+				ubd_err("device %d was not created with USER_COPY\n",
+					o->dev_id);
+				return -EINVAL;
+			}
+			/* the device decides: its server must copy */
+			dev->user_copy = info->flags & UBD_F_USER_COPY;
 			return 0;
 		}
 		if (ret != -ENODEV) {
@@ -169,6 +176,10 @@ static int add_or_attach(struct ubd_dev *dev)
 		}
 	}
 
+	if (o->user_copy && o->need_get_data) {
+		ubd_err("USER_COPY and NEED_GET_DATA cannot be combined\n");
+		return -EINVAL;
+	}
 	memset(info, 0, sizeof(*info));
 	info->dev_id = o->dev_id >= 0 ? (unsigned int)o->dev_id : (__u32)-1;
 	info->nr_hw_queues = o->nr_queues ?: UBD_DEF_NR_QUEUES;
@@ -177,6 +188,8 @@ static int add_or_attach(struct ubd_dev *dev)
 	info->flags = dev->ops->flags;
 	if (o->need_get_data)
 		info->flags |= UBD_F_NEED_GET_DATA;
+	if (o->user_copy)
+		info->flags |= UBD_F_USER_COPY;
 	ret = ubd_ctrl_add(dev->ctrl, info);
 	if (ret) {
 		ubd_err("cannot add a device: %s\n", ubd_strerror(ret));
@@ -195,6 +208,11 @@ static int add_or_attach(struct ubd_dev *dev)
 		ubd_err("the driver does not support NEED_GET_DATA\n");
 		return -EOPNOTSUPP;
 	}
+	if (o->user_copy && !(info->flags & UBD_F_USER_COPY)) {
+		ubd_err("the driver does not support USER_COPY\n");
+		return -EOPNOTSUPP;
+	}
+	dev->user_copy = info->flags & UBD_F_USER_COPY;
 	return 0;
 }
 
