@@ -774,17 +774,20 @@ static void ucopy_once(struct rng *r, int fd, unsigned int nq,
 static void *copier_main(void *arg)
 {
 	struct helper *h = arg;
-	char *buf = malloc(HELPER_IO_BYTES);
+	/* a guard page after it: some copies are meant to run off the end */
+	char *buf = mmap(NULL, HELPER_IO_BYTES + g_page, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (!buf)
+	if (buf == MAP_FAILED)
 		return NULL;
+	mprotect(buf + HELPER_IO_BYTES, g_page, PROT_NONE);
 	while (!h->copier_stop && !g_stop) {
 		ucopy_once(&h->copier_r, h->fd, h->nq, h->depth, buf,
 			   HELPER_IO_BYTES);
 		if (chance(&h->copier_r, 10))
 			usleep(rnd(&h->copier_r, 2000));
 	}
-	free(buf);
+	munmap(buf, HELPER_IO_BYTES + g_page);
 	return NULL;
 }
 
