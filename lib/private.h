@@ -29,13 +29,15 @@ enum {
 	IO_TARGET,		/* the target is working on it */
 	IO_HELD,		/* a test fault keeps it from the target */
 	IO_COPY_IN,		/* user copy: reading a WRITE's data */
-	IO_COPY_OUT,		/* user copy: writing a READ's data back */
 };
 
 struct ubd_io {
 	int state;
 	int result;		/* set by ubd_complete_io */
 	bool need_commit;	/* COMMIT_AND_FETCH to queue */
+	/* user copy: the COMMIT is linked behind the WRITE of the data */
+	bool commit_linked;
+	int copy_err;		/* ... and that WRITE failed with this */
 };
 
 struct ubd_queue {

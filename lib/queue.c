@@ -11,9 +11,11 @@
  * With UBD_F_USER_COPY the driver moves no data: a WRITE's data is first
  * read from /dev/ubdcN into the io's buffer by a READ SQE on the same ring,
  * and the target sees the io once that completes; a READ's data is written
- * back by a WRITE SQE after the target completed it, and only then is the
- * COMMIT_AND_FETCH queued.  These SQEs go into the same batched
- * io_uring_enter as everything else, so targets cannot tell the modes apart.
+ * back by a WRITE SQE after the target completed it, with the
+ * COMMIT_AND_FETCH linked behind it (IOSQE_IO_LINK), so that the kernel
+ * commits only once the data is in the request.  These SQEs go into the
+ * same batched io_uring_enter as everything else, so targets cannot tell
+ * the modes apart.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -128,9 +130,10 @@ static void commit_io(struct ubd_queue *q, int tag, int res)
 /*
  * User copy: move @len bytes between the io's buffer and the request, in
  * (a WRITE's data to the buffer) or out (a READ's data to the request).
+ * @flags: more SQE flags (the link of a copy out).
  */
 static int user_copy_queue(struct ubd_queue *q, int tag, bool in,
-			   unsigned int len)
+			   unsigned int len, unsigned int flags)
 {
 	struct io_uring_sqe *sqe = queue_get_sqe(q);
 
@@ -139,16 +142,18 @@ static int user_copy_queue(struct ubd_queue *q, int tag, bool in,
 	io_uring_prep_rw(in ? IORING_OP_READ : IORING_OP_WRITE, sqe, 0,
 			 ubd_queue_io_buf(q, tag), len,
 			 ubdsrv_user_copy_pos(q->q_id, tag, 0));
-	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->flags = IOSQE_FIXED_FILE | flags;
 	sqe->user_data = UBD_USER_COPY_IO | tag;
 	q->nr_copies++;
-	q->ios[tag].state = in ? IO_COPY_IN : IO_COPY_OUT;
+	if (in)
+		q->ios[tag].state = IO_COPY_IN;
 	return 0;
 }
 
 void ubd_complete_io(struct ubd_queue *q, int tag, int res)
 {
 	const struct ubd_io_desc *iod = &q->descs[tag];
+	struct ubd_io *io = &q->ios[tag];
 
 	if (q->dev->user_copy && res > 0 &&
 	    ubdsrv_get_op(iod) == UBD_IO_OP_READ) {
@@ -156,11 +161,20 @@ void ubd_complete_io(struct ubd_queue *q, int tag, int res)
 
 		if ((unsigned int)res > bytes)
 			res = bytes;
-		q->ios[tag].result = res;
-		if (!user_copy_queue(q, tag, false, res))
-			return;
-		ubd_err("queue %d: no SQE to copy tag %d\n", q->q_id, tag);
-		res = -EIO;
+		/* the WRITE and its linked COMMIT must share one submit */
+		if (io_uring_sq_space_left(&q->ring) < 2)
+			io_uring_submit(&q->ring);
+		if (io_uring_sq_space_left(&q->ring) < 2 ||
+		    user_copy_queue(q, tag, false, res, IOSQE_IO_LINK)) {
+			ubd_err("queue %d: no SQE to copy tag %d\n", q->q_id,
+				tag);
+			res = -EIO;
+		} else {
+			/* a failed or short WRITE cancels the COMMIT */
+			io->result = res;
+			io->copy_err = 0;
+			io->commit_linked = true;
+		}
 	}
 	commit_io(q, tag, res);
 }
@@ -224,7 +238,7 @@ static void user_copy_done(struct ubd_queue *q, int tag, int res)
 	unsigned int bytes = q->descs[tag].nr_sectors << 9;
 
 	q->nr_copies--;
-	if (io->state == IO_COPY_IN) {
+	if (!io->commit_linked) {
 		if (res == (int)bytes) {
 			start_io(q, tag);
 			return;
@@ -234,14 +248,15 @@ static void user_copy_done(struct ubd_queue *q, int tag, int res)
 		commit_io(q, tag, res < 0 ? res : -EIO);
 		return;
 	}
-	/* a short copy is a short read: the bytes copied are good */
-	if (res >= 0 && res < io->result)
-		ubd_err("queue %d tag %d: %d of %d bytes read copied\n",
-			q->q_id, tag, res, io->result);
-	else if (res < 0)
-		ubd_err("queue %d tag %d: writing the data of a read: %s\n",
-			q->q_id, tag, ubd_strerror(res));
-	commit_io(q, tag, res < io->result ? res : io->result);
+	/* the data of a READ is in: the linked COMMIT goes on */
+	if (res == io->result) {
+		io->commit_linked = false;
+		return;
+	}
+	/* ... or not: the COMMIT comes back cancelled, and is sent again */
+	ubd_err("queue %d tag %d: writing the data of a read: %s\n",
+		q->q_id, tag, res < 0 ? ubd_strerror(res) : "short");
+	io->copy_err = res < 0 ? res : -EIO;
 }
 
 static void handle_driver_cqe(struct ubd_queue *q, int tag, int res)
@@ -249,6 +264,12 @@ static void handle_driver_cqe(struct ubd_queue *q, int tag, int res)
 	struct ubd_io *io = &q->ios[tag];
 
 	q->nr_waiting--;
+	if (res == -ECANCELED && io->commit_linked) {
+		/* the WRITE of the data failed: fail the read instead */
+		io->commit_linked = false;
+		commit_io(q, tag, io->copy_err ?: -EIO);
+		return;
+	}
 	if (res == UBD_IO_RES_ABORT) {
 		/* the device is going away: this tag is done */
 		io->state = IO_FREE;
@@ -275,7 +296,7 @@ static void handle_driver_cqe(struct ubd_queue *q, int tag, int res)
 	    ubdsrv_get_op(&q->descs[tag]) == UBD_IO_OP_WRITE) {
 		/* the target sees the io once its data is in the buffer */
 		if (!user_copy_queue(q, tag, true,
-				     q->descs[tag].nr_sectors << 9))
+				     q->descs[tag].nr_sectors << 9, 0))
 			return;
 		ubd_err("queue %d: no SQE to copy tag %d\n", q->q_id, tag);
 		commit_io(q, tag, -EIO);

@@ -145,6 +145,32 @@ fio_verify() {
 	fsck.ext4 -n -f "$IMG"
 }
 
+@test "ubd-null --user-copy: a READ failed by STOP before the server answers" {
+	# every io waits 4 s in the server; STOP fails what it holds after 2 s,
+	# so the data of this READ comes back to a request that has ended:
+	# the WRITE of the data fails, its linked COMMIT is cancelled and sent
+	# again with the error, and everything still ends cleanly
+	ubd-null --user-copy -s 64M --fault delay=4000 \
+		>"$BATS_TEST_TMPDIR/server.log" 2>&1 &
+	SERVER_PID=$!
+	# live: START has read the partition table (4 s a read)
+	wait_for 90 grep -q "is live" "$BATS_TEST_TMPDIR/server.log"
+	[ "$(blockdev --getsize64 /dev/${UBD_PFX}b0)" = 67108864 ]
+	dd if=/dev/${UBD_PFX}b0 of=/dev/null bs=4k skip=8192 count=1 \
+		iflag=direct 2>"$BATS_TEST_TMPDIR/dd.err" &
+	local dd_pid=$! st
+	sleep 0.5
+	kill -TERM "$SERVER_PID"
+	st=0; wait "$dd_pid" || st=$?
+	echo "dd: $st $(cat "$BATS_TEST_TMPDIR/dd.err")"
+	wait_for 20 bash -c "! kill -0 $SERVER_PID 2>/dev/null"
+	cat "$BATS_TEST_TMPDIR/server.log"
+	[ "$st" != 0 ]
+	grep -q "writing the data of a read" "$BATS_TEST_TMPDIR/server.log"
+	[ ! -e /dev/${UBD_PFX}b0 ]
+	[ -z "$(ubd_ids)" ]
+}
+
 @test "--user-copy with --need-get-data is refused, nothing left behind" {
 	truncate -s 64M "$IMG"
 	for tool in ubd-null "ubd-loop --file $IMG"; do
