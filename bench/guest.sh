@@ -91,15 +91,22 @@ pair_up() { # $1 = pair; sets KDEV/KDESC/KDIO UDEV/UPID/UDESC/UDIO
 	local p=$1 q
 	KDIO=null UDIO=null
 	case $p in
-	null-q1 | null-q2)
+	null-q*)
+		# null-qN, null-qN-ngd (--need-get-data), null-qN-uc (--user-copy)
+		local mode=()
 		q=${p#null-q}
+		case $q in
+		*-ngd) mode=(--need-get-data) ;;
+		*-uc) mode=(--user-copy) ;;
+		esac
+		q=${q%%-*}
 		modprobe null_blk nr_devices=1 queue_mode=2 submit_queues="$q" poll_queues=0 \
 			irqmode=0 home_node=0 gb="$NULL_GB" hw_queue_depth="$DEPTH" ||
 			{ note "modprobe null_blk failed"; return 1; }
 		KDEV=/dev/nullb0
 		KDESC="null_blk queue_mode=2 submit_queues=$q irqmode=0 gb=$NULL_GB hw_queue_depth=$DEPTH"
-		UDESC="ubd-null -q $q -d $DEPTH -s ${NULL_GB}G"
-		start_ubd "$UBD_NULL" -q "$q" -d "$DEPTH" -s "${NULL_GB}G" || return 1
+		UDESC="ubd-null -q $q -d $DEPTH -s ${NULL_GB}G${mode:+ ${mode[*]}}"
+		start_ubd "$UBD_NULL" -q "$q" -d "$DEPTH" -s "${NULL_GB}G" "${mode[@]}" || return 1
 		;;
 	loop-tmpfs)
 		[ -f "$W/loop.img" ] || make_file "$W/loop.img" || return 1
@@ -192,7 +199,7 @@ emit() {
 	pair_down 2>/dev/null
 	mountpoint -q "$VDA_MNT" && umount "$VDA_MNT"
 	local jobs
-	jobs=$(printf '%s\n' "${JOBS[@]}" | jq -R 'split(" ") | {name: .[0], rw: .[1], bs: .[2], iodepth: (.[3] | tonumber)}' | jq -s -c .)
+	jobs=$(printf '%s\n' "${JOBS[@]}" "${MODE_JOBS[@]}" | awk '!seen[$0]++' | jq -R 'split(" ") | {name: .[0], rw: .[1], bs: .[2], iodepth: (.[3] | tonumber)}' | jq -s -c .)
 	echo "@@UBD-BENCH-JSON-BEGIN@@"
 	jq -n --slurpfile runs "$RUNS" --slurpfile pairs "$PAIRS_OUT" --slurpfile notes "$NOTES" \
 		--argjson jobs "$jobs" \
@@ -238,7 +245,8 @@ for round in $(seq "$ROUNDS"); do
 		fi
 		log "round $round $pair: $KDEV ($KDESC, sched $ksched) vs $UDEV ($UDESC, pid $UPID, sched $usched)"
 		j=0
-		for job in "${JOBS[@]}"; do
+		bench_pair_jobs "$pair"
+		for job in "${PAIR_JOBS[@]}"; do
 			set -- $job
 			# alternate which device goes first, by job and by round
 			if [ $(((j + round) % 2)) = 1 ]; then

@@ -17,8 +17,11 @@ else
 	RAMP=${RAMP:-2}
 	DEPTHS=${DEPTHS:-"1 32 64"}
 fi
-# device pairs, in this order: null-q1 null-q2 loop-tmpfs loop-vda
-PAIRS=${PAIRS:-"null-q1 null-q2 loop-tmpfs loop-vda"}
+# device pairs, in this order: null-q1 null-q1-ngd null-q1-uc null-q2
+# loop-tmpfs loop-vda.  null-qN-ngd and null-qN-uc are ubd-null in its other
+# data-path modes (--need-get-data, --user-copy), against null_blk again;
+# they run MODE_JOBS only.
+PAIRS=${PAIRS:-"null-q1 null-q1-ngd null-q1-uc null-q2 loop-tmpfs loop-vda"}
 # size of ubd-null and null_blk (GiB), of the loop backing files (MiB), of the
 # virtio disk image (MiB; it holds the ext4 file system of loop-vda)
 NULL_GB=${NULL_GB:-1}
@@ -33,9 +36,30 @@ JOBS=()
 for d in $DEPTHS; do JOBS+=("randread-4k-qd$d randread 4k $d"); done
 for d in $DEPTHS; do JOBS+=("randwrite-4k-qd$d randwrite 4k $d"); done
 JOBS+=("read-128k-qd32 read 128k 32" "write-128k-qd32 write 128k 32")
+# the jobs of the mode pairs (null-qN-ngd, null-qN-uc)
+MODE_JOBS=("randread-4k-qd32 randread 4k 32" "randwrite-4k-qd32 randwrite 4k 32"
+	   "read-128k-qd32 read 128k 32")
+
+# is $1 a pair of ubd-null in another data-path mode?
+bench_mode_pair() {
+	case $1 in null-q*-ngd | null-q*-uc) return 0 ;; *) return 1 ;; esac
+}
+
+# the jobs of pair $1 into the array PAIR_JOBS
+bench_pair_jobs() {
+	if bench_mode_pair "$1"; then
+		PAIR_JOBS=("${MODE_JOBS[@]}")
+	else
+		PAIR_JOBS=("${JOBS[@]}")
+	fi
+}
 
 # number of fio runs of one bench/run
 bench_nruns() {
-	set -- $PAIRS
-	echo $((ROUNDS * $# * 2 * ${#JOBS[@]}))
+	local p n=0
+	for p in $PAIRS; do
+		bench_pair_jobs "$p"
+		n=$((n + ROUNDS * 2 * ${#PAIR_JOBS[@]}))
+	done
+	echo "$n"
 }

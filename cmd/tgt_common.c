@@ -167,6 +167,9 @@ int tgt_common_opt(int c, const char *arg, struct ubd_dev_opts *o,
 	case OPT_RECOVER:
 		o->recover = true;
 		return 1;
+	case OPT_USER_COPY:
+		o->user_copy = true;
+		return 1;
 	case OPT_FAULT:
 		if (ubd_parse_fault(arg, &o->fault))
 			tgt_usage_error("invalid fault '%s': expected delay=MS (0..600000), silent, stall-queue=N or exit-queue=N",
@@ -184,10 +187,22 @@ int tgt_common_opt(int c, const char *arg, struct ubd_dev_opts *o,
 	}
 }
 
+const char *tgt_opts_conflict(const struct ubd_dev_opts *o)
+{
+	/* the driver takes no buffer address with USER_COPY: no second step */
+	if (o->user_copy && o->need_get_data)
+		return "options --user-copy and --need-get-data cannot be combined";
+	if (o->recover && o->dev_id < 0)
+		return "--recover needs the device: -n <id>";
+	return NULL;
+}
+
 void tgt_opts_check(const struct ubd_dev_opts *o)
 {
-	if (o->recover && o->dev_id < 0)
-		tgt_usage_error("--recover needs the device: -n <id>");
+	const char *msg = tgt_opts_conflict(o);
+
+	if (msg)
+		tgt_usage_error("%s", msg);
 }
 
 void tgt_common_usage(FILE *out)
@@ -202,6 +217,9 @@ void tgt_common_usage(FILE *out)
 	      "     --foreground       stay in the foreground (the default)\n"
 	      "     --need-get-data    a new device takes WRITE data in a second\n"
 	      "                          step (UBD_F_NEED_GET_DATA)\n"
+	      "     --user-copy        a new device leaves the data to the server,\n"
+	      "                          which copies it with reads and writes on\n"
+	      "                          the char device (UBD_F_USER_COPY)\n"
 	      "     --recovery[=<mode>] a new device outlives a dead server: on,\n"
 	      "                          reissue or fail-io (default on)\n"
 	      "     --recover          take over device -n <id>, whose server\n"

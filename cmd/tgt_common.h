@@ -20,6 +20,7 @@ enum {
 	OPT_NEED_GET_DATA,
 	OPT_RECOVERY,
 	OPT_RECOVER,
+	OPT_USER_COPY,
 	/* a target's own long-only options start here */
 	OPT_TGT_FIRST = CHAR_MAX + 32,
 };
@@ -39,6 +40,7 @@ enum {
 	{ "need-get-data", no_argument,	   NULL, OPT_NEED_GET_DATA },	\
 	{ "recovery",	optional_argument, NULL, OPT_RECOVERY },	\
 	{ "recover",	no_argument,	   NULL, OPT_RECOVER },		\
+	{ "user-copy",	no_argument,	   NULL, OPT_USER_COPY },	\
 	{ "help",	no_argument,	   NULL, 'h' },			\
 	{ "version",	no_argument,	   NULL, 'V' }
 
@@ -54,7 +56,9 @@ void tgt_opts_init(struct ubd_dev_opts *o);
  */
 int tgt_common_opt(int c, const char *arg, struct ubd_dev_opts *o,
 		   void (*usage)(void));
-/* checks across options, after parsing: exits on a usage error */
+/* options that cannot be combined: the error line, or NULL */
+const char *tgt_opts_conflict(const struct ubd_dev_opts *o);
+/* after the last option: exit with a one-line error on a conflict */
 void tgt_opts_check(const struct ubd_dev_opts *o);
 /* the lines of usage() for the common options */
 void tgt_common_usage(FILE *out);

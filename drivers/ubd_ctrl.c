@@ -125,6 +125,9 @@ static int ubd_ctrl_add_dev(const struct ubd_ctrl_cmd *h)
 	if (ret)
 		return ret;
 	info.flags |= UBD_F_URING_CMD_COMP_IN_TASK | UBD_F_CMD_IOCTL_ENCODE;
+	/* the server copies WRITE data when it likes: no second step */
+	if (info.flags & UBD_F_USER_COPY)
+		info.flags &= ~UBD_F_NEED_GET_DATA;
 	/* one hardware queue per CPU at most, like upstream */
 	info.nr_hw_queues = min_t(unsigned int, info.nr_hw_queues, nr_cpu_ids);
 	if (!info.max_io_buf_bytes)

@@ -14,6 +14,7 @@
 #include <linux/io_uring.h>
 #include <linux/llist.h>
 #include <linux/mutex.h>
+#include <linux/refcount.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -46,7 +47,8 @@
 				 UBD_F_CMD_IOCTL_ENCODE | \
 				 UBD_F_USER_RECOVERY_FAIL_IO | \
 				 UBD_F_UPDATE_SIZE | \
-				 UBD_F_QUIESCE)
+				 UBD_F_QUIESCE | \
+				 UBD_F_USER_COPY)
 
 /* the largest device: its size in bytes must fit a loff_t */
 #define UBD_MAX_DEV_SECTORS	(U64_MAX >> (SECTOR_SHIFT + 1))
@@ -90,6 +92,14 @@ enum {
 struct ubd_io {
 	unsigned long		flags;
 	u64			addr;	/* the server's buffer for this tag */
+	/*
+	 * UBD_F_USER_COPY only: 0 unless the request is owned by the
+	 * server; then the server's reference plus one per pread/pwrite
+	 * copying its data.  The last one dropped ends the request with
+	 * @res.  See "User copy" in ubd_io.c.
+	 */
+	refcount_t		ref;
+	int			res;	/* bytes done or -errno, for the end */
 	struct io_uring_cmd	*cmd;
 	/* on ubq->batch while queue_rq gathers a batch */
 	struct llist_node	node;
@@ -173,6 +183,12 @@ struct ubd_cmd_pdu {
 static inline struct ubd_cmd_pdu *ubd_cmd_pdu(struct io_uring_cmd *cmd)
 {
 	return (struct ubd_cmd_pdu *)cmd->pdu;
+}
+
+/* the server moves the data with pread/pwrite on /dev/ubdcN; fixed at ADD */
+static inline bool ubd_user_copy(const struct ubd_device *ub)
+{
+	return ub->info.flags & UBD_F_USER_COPY;
 }
 
 /* bytes of one queue's descriptor array, as mapped */

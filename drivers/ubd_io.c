@@ -10,6 +10,10 @@
  * completes their commands, so a burst of requests wakes the server once.
  * The server answers with COMMIT_AND_FETCH_REQ, which completes the request
  * (copying READ data back) and parks the command again.
+ *
+ * With UBD_F_USER_COPY the driver copies nothing: the server reads a WRITE's
+ * data with pread() and writes a READ's data with pwrite() on /dev/ubdcN at
+ * the offset that names the request (see "User copy" below).
  */
 #include "ubd_drv.h"
 
@@ -42,24 +46,58 @@ static bool ubd_rq_has_data(const struct request *req)
  * object copies and are not checked that way.
  */
 
+/*
+ * Copy @len bytes from byte @off of the request's data to @iter (a WRITE's
+ * data going to the server) or from @iter (a READ's data coming back).
+ * Returns the bytes copied: fewer when the server's memory faults.
+ */
+static size_t ubd_copy_rq_iter(struct request *req, unsigned int off,
+			       size_t len, struct iov_iter *iter)
+{
+	bool to_server = iov_iter_rw(iter) == ITER_DEST;
+	struct req_iterator rq_iter;
+	struct bio_vec bv;
+	size_t done = 0;
+
+	rq_for_each_segment(bv, req, rq_iter) {
+		size_t n, copied;
+
+		if (done == len)
+			break;
+		if (off >= bv.bv_len) {
+			off -= bv.bv_len;
+			continue;
+		}
+		n = min_t(size_t, bv.bv_len - off, len - done);
+		if (to_server)
+			copied = copy_page_to_iter(bv.bv_page,
+						   bv.bv_offset + off, n, iter);
+		else
+			copied = copy_page_from_iter(bv.bv_page,
+						     bv.bv_offset + off, n,
+						     iter);
+		done += copied;
+		if (copied != n)
+			break;
+		off = 0;
+	}
+	return done;
+}
+
 /* the bio pages of a WRITE -> the server's buffer */
 static int ubd_copy_rq_to_server(struct request *req, u64 uaddr)
 {
-	struct req_iterator rq_iter;
+	unsigned int bytes = blk_rq_bytes(req);
 	struct iov_iter iter;
 	struct iovec iov;
-	struct bio_vec bv;
 	int ret;
 
-	ret = import_single_range(ITER_DEST, u64_to_user_ptr(uaddr),
-				  blk_rq_bytes(req), &iov, &iter);
+	ret = import_single_range(ITER_DEST, u64_to_user_ptr(uaddr), bytes,
+				  &iov, &iter);
 	if (ret)
 		return ret;
-	rq_for_each_segment(bv, req, rq_iter) {
-		if (copy_page_to_iter(bv.bv_page, bv.bv_offset, bv.bv_len,
-				      &iter) != bv.bv_len)
-			return -EFAULT;
-	}
+	if (ubd_copy_rq_iter(req, 0, bytes, &iter) != bytes)
+		return -EFAULT;
 	return 0;
 }
 
@@ -67,26 +105,16 @@ static int ubd_copy_rq_to_server(struct request *req, u64 uaddr)
 static int ubd_copy_server_to_rq(struct request *req, u64 uaddr,
 				 unsigned int bytes)
 {
-	struct req_iterator rq_iter;
 	struct iov_iter iter;
 	struct iovec iov;
-	struct bio_vec bv;
 	int ret;
 
 	ret = import_single_range(ITER_SOURCE, u64_to_user_ptr(uaddr), bytes,
 				  &iov, &iter);
 	if (ret)
 		return ret;
-	rq_for_each_segment(bv, req, rq_iter) {
-		unsigned int len = min(bv.bv_len, bytes);
-
-		if (!len)
-			break;
-		if (copy_page_from_iter(bv.bv_page, bv.bv_offset, len,
-					&iter) != len)
-			return -EFAULT;
-		bytes -= len;
-	}
+	if (ubd_copy_rq_iter(req, 0, bytes, &iter) != bytes)
+		return -EFAULT;
 	return 0;
 }
 
@@ -169,7 +197,7 @@ static void ubd_deliver(struct ubd_queue *ubq, struct ubd_io *io,
 	iod->start_sector = blk_rq_pos(req);
 	iod->addr = io->addr;
 
-	if (req_op(req) == REQ_OP_WRITE) {
+	if (req_op(req) == REQ_OP_WRITE && !ubd_user_copy(ubq->ub)) {
 		if (ubq->ub->info.flags & UBD_F_NEED_GET_DATA) {
 			set_bit(UBD_IO_NEED_DATA, &io->flags);
 			set_bit(UBD_IO_OWNED, &io->flags);
@@ -184,6 +212,12 @@ static void ubd_deliver(struct ubd_queue *ubq, struct ubd_io *io,
 			blk_mq_end_request(req, BLK_STS_IOERR);
 			return;
 		}
+	}
+	if (ubd_user_copy(ubq->ub)) {
+		/* the server's reference, before copies can find the io */
+		refcount_set(&io->ref, 1);
+		/* a copy that sees OWNED must see this reference too */
+		smp_mb__before_atomic();
 	}
 	set_bit(UBD_IO_OWNED, &io->flags);
 	io_uring_cmd_done(cmd, UBD_IO_RES_OK, 0, issue_flags);
@@ -287,8 +321,7 @@ static void ubd_commit_rqs(struct blk_mq_hw_ctx *hctx)
 	ubd_dispatch_batch(hctx->driver_data);
 }
 
-static struct request *ubd_claim_owned(struct ubd_queue *ubq,
-				       unsigned int tag);
+static bool ubd_fail_owned(struct ubd_queue *ubq, unsigned int tag);
 
 /*
  * A slow server may take its time; a dead one is found by the monitor, and
@@ -299,9 +332,8 @@ static enum blk_eh_timer_return ubd_timeout(struct request *req)
 	struct ubd_queue *ubq = req->mq_hctx->driver_data;
 
 	/* but START must not wait for ever on its partition reads */
-	if (READ_ONCE(ubq->ub->starting) && ubd_claim_owned(ubq, req->tag)) {
+	if (READ_ONCE(ubq->ub->starting) && ubd_fail_owned(ubq, req->tag)) {
 		WRITE_ONCE(ubq->ub->start_io_failed, true);
-		blk_mq_end_request(req, BLK_STS_IOERR);
 		return BLK_EH_DONE;
 	}
 	return BLK_EH_RESET_TIMER;
@@ -343,6 +375,138 @@ static void ubd_complete_rq(struct request *req, int res)
 	blk_mq_end_request(req, BLK_STS_OK);
 }
 
+/*
+ * User copy.  A pread/pwrite on /dev/ubdcN copies a request's pages in the
+ * caller's syscall, which may run while another thread of the server
+ * commits the request, while the monitor fails the ios of a dead or stuck
+ * server, or while STOP's grace runs out.  The pages must stay the
+ * request's until the copy is over, so the request must not end under it;
+ * and every request must still end exactly once.  io->ref does that:
+ *
+ *  - It is 0 while the driver owns the io.  ubd_deliver() sets it to 1, the
+ *    server's reference, and only then sets UBD_IO_OWNED.
+ *  - A copy takes a reference with refcount_inc_not_zero(), and only then
+ *    checks UBD_IO_OWNED.  Holding it, the request cannot end, so its tag
+ *    cannot be delivered again: the request the copy sees is the one it
+ *    holds.  A copy that finds OWNED clear (the request is being ended)
+ *    drops its reference and fails.
+ *  - Whoever clears UBD_IO_OWNED -- COMMIT_AND_FETCH, the abort path, the
+ *    START timeout -- stores the result in io->res and drops the server's
+ *    reference (ubd_end_owned()).  The last reference dropped ends the
+ *    request: normally there, otherwise in the syscall of the last copy,
+ *    right after it.
+ *
+ * So the fast path costs two atomics per io and takes no lock, and the copy
+ * mode, where nothing copies outside the owner, keeps ending the request
+ * directly.
+ */
+/* not an errno: the request goes back to wait for the next server */
+#define UBD_RES_REQUEUE		INT_MIN
+
+static void ubd_finish_rq(struct request *req, int res)
+{
+	if (res == UBD_RES_REQUEUE)
+		blk_mq_requeue_request(req, false);
+	else
+		ubd_complete_rq(req, res);
+}
+
+static void ubd_put_io_ref(struct ubd_io *io, struct request *req)
+{
+	/* dec_and_test orders io->res, stored before the put, for us */
+	if (refcount_dec_and_test(&io->ref))
+		ubd_finish_rq(req, io->res);
+}
+
+/*
+ * UBD_IO_OWNED was cleared by us: end the request with @res (or requeue it
+ * for UBD_RES_REQUEUE), or let go
+ */
+static void ubd_end_owned(struct ubd_queue *ubq, struct ubd_io *io,
+			  struct request *req, int res)
+{
+	if (!ubd_user_copy(ubq->ub)) {
+		ubd_finish_rq(req, res);
+		return;
+	}
+	io->res = res;
+	ubd_put_io_ref(io, req);
+}
+
+/*
+ * pread (@iter ITER_DEST: a WRITE's data to the server) or pwrite (a READ's
+ * data from the server) at iocb->ki_pos.  Bytes copied or -errno: -EACCES
+ * for a device without USER_COPY, a buffer that is not user memory or the
+ * wrong direction; -EINVAL for an offset that names no io the server holds
+ * or lies beyond the request's data.
+ */
+static ssize_t ubd_ch_user_copy(struct kiocb *iocb, struct iov_iter *iter)
+{
+	struct ubd_device *ub = iocb->ki_filp->private_data;
+	bool to_server = iov_iter_rw(iter) == ITER_DEST;
+	u64 pos = iocb->ki_pos;
+	unsigned int q_id, tag, off, bytes;
+	struct ubd_queue *ubq;
+	struct request *req;
+	struct ubd_io *io;
+	ssize_t ret;
+
+	if (!ubd_user_copy(ub) || !user_backed_iter(iter))
+		return -EACCES;
+	if (pos < UBDSRV_IO_BUF_OFFSET)
+		return -EINVAL;
+	pos -= UBDSRV_IO_BUF_OFFSET;
+	if (pos >= UBDSRV_IO_BUF_TOTAL_SIZE)
+		return -EINVAL;
+	q_id = pos >> UBD_QID_OFF;
+	tag = (pos >> UBD_TAG_OFF) & UBD_TAG_BITS_MASK;
+	off = pos & UBD_IO_BUF_BITS_MASK;
+
+	if (q_id >= ub->info.nr_hw_queues)
+		return -EINVAL;
+	ubq = ub->queues[array_index_nospec(q_id, ub->info.nr_hw_queues)];
+	if (tag >= ubq->q_depth)
+		return -EINVAL;
+	tag = array_index_nospec(tag, ubq->q_depth);
+	io = &ubq->ios[tag];
+
+	if (!refcount_inc_not_zero(&io->ref))
+		return -EINVAL;
+	/* a reference: the tag's request was delivered and cannot end */
+	req = ubd_tag_to_rq(ubq, tag);
+	ret = -EINVAL;
+	if (!test_bit(UBD_IO_OWNED, &io->flags) || !ubd_rq_has_data(req))
+		goto out_put;
+	ret = -EACCES;
+	if (to_server != (req_op(req) == REQ_OP_WRITE))
+		goto out_put;
+	ret = -EINVAL;
+	bytes = blk_rq_bytes(req);
+	if (off >= bytes)
+		goto out_put;
+
+	ret = ubd_copy_rq_iter(req, off,
+			       min_t(size_t, bytes - off, iov_iter_count(iter)),
+			       iter);
+	if (!ret && iov_iter_count(iter))
+		ret = -EFAULT;
+	if (ret > 0)
+		iocb->ki_pos += ret;
+out_put:
+	ubd_put_io_ref(io, req);
+	return ret;
+}
+
+static ssize_t ubd_ch_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	return ubd_ch_user_copy(iocb, to);
+}
+
+static ssize_t ubd_ch_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	return ubd_ch_user_copy(iocb, from);
+}
+
 /* park @cmd for the next request of this tag */
 static void ubd_arm_io(struct ubd_queue *ubq, struct ubd_io *io, u16 tag,
 		       struct io_uring_cmd *cmd, u64 addr)
@@ -364,7 +528,8 @@ static int ubd_fetch(struct ubd_queue *ubq, struct ubd_io *io, u16 tag,
 	struct ubd_device *ub = ubq->ub;
 	int ret = -EIOCBQUEUED;
 
-	if (!addr)
+	/* a buffer, except with user copy, where there must be none */
+	if (ubd_user_copy(ub) ? addr : !addr)
 		return -EINVAL;
 
 	spin_lock(&ub->lock);
@@ -403,10 +568,11 @@ static int ubd_commit_and_fetch(struct ubd_queue *ubq, struct ubd_io *io,
 				u16 tag, struct io_uring_cmd *cmd,
 				const struct ubd_io_cmd *uc)
 {
+	bool user_copy = ubd_user_copy(ubq->ub);
 	struct request *req;
 	int res = uc->result;
 
-	if (!uc->addr)
+	if (user_copy ? uc->addr : !uc->addr)
 		return -EINVAL;
 	/* claim the request: from now on the abort path leaves it to us */
 	if (!test_and_clear_bit(UBD_IO_OWNED, &io->flags))
@@ -414,14 +580,14 @@ static int ubd_commit_and_fetch(struct ubd_queue *ubq, struct ubd_io *io,
 	clear_bit(UBD_IO_NEED_DATA, &io->flags);
 
 	req = ubd_tag_to_rq(ubq, tag);
-	if (req_op(req) == REQ_OP_READ && res > 0) {
+	if (req_op(req) == REQ_OP_READ && res > 0 && !user_copy) {
 		res = min_t(unsigned int, res, blk_rq_bytes(req));
 		if (ubd_copy_server_to_rq(req, io->addr, res))
 			res = -EFAULT;
 	}
 	/* re-arm first: once the request ends its tag may come back */
 	ubd_arm_io(ubq, io, tag, cmd, uc->addr);
-	ubd_complete_rq(req, res);
+	ubd_end_owned(ubq, io, req, res);
 	return -EIOCBQUEUED;
 }
 
@@ -490,14 +656,28 @@ static int ubd_ch_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 	}
 }
 
-static struct request *ubd_claim_owned(struct ubd_queue *ubq, unsigned int tag)
+/*
+ * Take the request of @tag from the server if it holds it, and fail it --
+ * or requeue it, with @requeue; true if it did.
+ */
+static bool ubd_take_owned(struct ubd_queue *ubq, unsigned int tag,
+			   bool requeue)
 {
 	struct ubd_io *io = &ubq->ios[tag];
 
 	if (!test_and_clear_bit(UBD_IO_OWNED, &io->flags))
-		return NULL;
+		return false;
 	clear_bit(UBD_IO_NEED_DATA, &io->flags);
-	return ubd_tag_to_rq(ubq, tag);
+	/* ends now, or when a user copy still running lets go */
+	ubd_end_owned(ubq, io, ubd_tag_to_rq(ubq, tag),
+		      requeue ? UBD_RES_REQUEUE : -EIO);
+	return true;
+}
+
+/* fail the request of @tag if the server holds it; true if it did */
+static bool ubd_fail_owned(struct ubd_queue *ubq, unsigned int tag)
+{
+	return ubd_take_owned(ubq, tag, false);
 }
 
 /* fail the requests the server holds; its parked commands stay */
@@ -505,12 +685,8 @@ void ubd_fail_owned_ios(struct ubd_device *ub, struct ubd_queue *ubq)
 {
 	unsigned int tag;
 
-	for (tag = 0; tag < ubq->q_depth; tag++) {
-		struct request *req = ubd_claim_owned(ubq, tag);
-
-		if (req)
-			blk_mq_end_request(req, BLK_STS_IOERR);
-	}
+	for (tag = 0; tag < ubq->q_depth; tag++)
+		ubd_fail_owned(ubq, tag);
 }
 
 /*
@@ -529,16 +705,8 @@ void ubd_abort_queue(struct ubd_device *ub, struct ubd_queue *ubq)
 	WRITE_ONCE(ubq->dead, true);
 	/* make queue_rq see dead before we take the commands */
 	smp_mb();
-	for (tag = 0; tag < ubq->q_depth; tag++) {
-		struct request *req = ubd_claim_owned(ubq, tag);
-
-		if (!req)
-			continue;
-		if (requeue)
-			blk_mq_requeue_request(req, false);
-		else
-			blk_mq_end_request(req, BLK_STS_IOERR);
-	}
+	for (tag = 0; tag < ubq->q_depth; tag++)
+		ubd_take_owned(ubq, tag, requeue);
 	for (tag = 0; tag < ubq->q_depth; tag++) {
 		struct ubd_io *io = &ubq->ios[tag];
 
@@ -592,6 +760,11 @@ static int ubd_ch_open(struct inode *inode, struct file *filp)
 	if (test_and_set_bit(UB_STATE_OPEN, &ub->state))
 		return -EBUSY;
 	filp->private_data = ub;
+	/*
+	 * User copies never wait: without this io_uring would hand every
+	 * READ/WRITE SQE on this file to an io-wq worker thread.
+	 */
+	filp->f_mode |= FMODE_NOWAIT;
 	return 0;
 }
 
@@ -651,6 +824,8 @@ const struct file_operations ubd_ch_fops = {
 	.flush		= ubd_ch_flush,
 	.release	= ubd_ch_release,
 	.llseek		= no_llseek,
+	.read_iter	= ubd_ch_read_iter,
+	.write_iter	= ubd_ch_write_iter,
 	.uring_cmd	= ubd_ch_uring_cmd,
 	.mmap		= ubd_ch_mmap,
 };

@@ -141,14 +141,15 @@ static void ubd_cdev_rel(struct device *dev)
 	struct ubd_device *ub = container_of(dev, struct ubd_device, cdev_dev);
 	int id = ub->info.dev_id;
 
+	/* unpublish first: a lookup must not find freed memory */
+	spin_lock(&ubd_idr_lock);
+	idr_remove(&ubd_idr, id);
+	spin_unlock(&ubd_idr_lock);
+
 	blk_mq_free_tag_set(&ub->tag_set);
 	ubd_free_queues(ub);
 	mutex_destroy(&ub->mutex);
 	kfree(ub);
-
-	spin_lock(&ubd_idr_lock);
-	idr_remove(&ubd_idr, id);
-	spin_unlock(&ubd_idr_lock);
 	wake_up_all(&ubd_idr_wq);
 }
 
@@ -250,12 +251,17 @@ int ubd_add_dev(struct ubd_ctrl_dev_info *info, int req_id)
 	INIT_WORK(&ub->stop_work, ubd_stop_work_fn);
 	INIT_WORK(&ub->quiesce_work, ubd_quiesce_work_fn);
 
+	/*
+	 * Reserve the id with no device behind it: a command that looks the
+	 * id up before the device is initialized (and its kobject with it)
+	 * finds nothing.  The device is published once it is whole.
+	 */
 	idr_preload(GFP_KERNEL);
 	spin_lock(&ubd_idr_lock);
 	if (req_id >= 0)
-		ret = idr_alloc(&ubd_idr, ub, req_id, req_id + 1, GFP_NOWAIT);
+		ret = idr_alloc(&ubd_idr, NULL, req_id, req_id + 1, GFP_NOWAIT);
 	else
-		ret = idr_alloc(&ubd_idr, ub, 0, UBD_MINORS, GFP_NOWAIT);
+		ret = idr_alloc(&ubd_idr, NULL, 0, UBD_MINORS, GFP_NOWAIT);
 	spin_unlock(&ubd_idr_lock);
 	idr_preload_end();
 	if (ret == -ENOSPC)
@@ -302,6 +308,9 @@ int ubd_add_dev(struct ubd_ctrl_dev_info *info, int req_id)
 		goto out_put_dev;
 	if (unpriv)
 		ubd_nr_unpriv++;
+	spin_lock(&ubd_idr_lock);
+	idr_replace(&ubd_idr, ub, ub->info.dev_id);
+	spin_unlock(&ubd_idr_lock);
 	mutex_unlock(&ubd_ctl_mutex);
 	return 0;
 

@@ -29,12 +29,16 @@ enum {
 	IO_WAITING,		/* FETCH or COMMIT_AND_FETCH is in the kernel */
 	IO_TARGET,		/* the target is working on it */
 	IO_HELD,		/* a test fault keeps it from the target */
+	IO_COPY_IN,		/* user copy: reading a WRITE's data */
 };
 
 struct ubd_io {
 	int state;
 	int result;		/* set by ubd_complete_io */
 	bool need_commit;	/* COMMIT_AND_FETCH to queue */
+	/* user copy: the COMMIT is linked behind the WRITE of the data */
+	bool commit_linked;
+	int copy_err;		/* ... and that WRITE failed with this */
 };
 
 struct ubd_queue {
@@ -52,6 +56,7 @@ struct ubd_queue {
 	enum ubd_fault_kind fault;	/* the test fault of this queue */
 	struct __kernel_timespec fault_delay;
 	unsigned int nr_fault_timers;	/* delay timers in the ring */
+	unsigned int nr_copies;		/* user-copy SQEs not yet completed */
 	bool fault_exit;		/* die like a crashed thread */
 	bool ring_left;			/* ... leaving its ring to be closed */
 	int error;			/* why the thread ended, -errno */
@@ -71,6 +76,8 @@ struct ubd_dev {
 	bool added;			/* we added it, so we delete it */
 	bool size_warned;		/* follow_size() said why it can't */
 	uint64_t store_sectors;		/* the target's size, last we looked */
+	/* UBD_F_USER_COPY: data moves by pread/pwrite SQEs on char_fd */
+	bool user_copy;
 	unsigned int io_op_fetch, io_op_commit, io_op_get_data;
 
 	pthread_t main_thread;		/* gets SIGUSR1 when a queue ends */

@@ -7,6 +7,15 @@
  * finished since the last turn together with the target's own SQEs, and
  * waits for the next CQEs, which are new ios from the driver or completions
  * of target I/O.  Nothing is allocated and no other syscall is made per io.
+ *
+ * With UBD_F_USER_COPY the driver moves no data: a WRITE's data is first
+ * read from /dev/ubdcN into the io's buffer by a READ SQE on the same ring,
+ * and the target sees the io once that completes; a READ's data is written
+ * back by a WRITE SQE after the target completed it, with the
+ * COMMIT_AND_FETCH linked behind it (IOSQE_IO_LINK), so that the kernel
+ * commits only once the data is in the request.  These SQEs go into the
+ * same batched io_uring_enter as everything else, so targets cannot tell
+ * the modes apart.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +31,8 @@
 #define UBD_CMD_USER_DATA(tag, nr)	((uint64_t)(tag) | (uint64_t)(nr) << 16)
 /* user_data of the timers of the delay fault */
 #define UBD_FAULT_TIMER			(1ULL << 62)
+/* user_data of the user-copy reads and writes on the char dev */
+#define UBD_USER_COPY_IO		(1ULL << 61)
 
 static size_t page_round(size_t n)
 {
@@ -99,19 +110,73 @@ static int queue_io_cmd(struct ubd_queue *q, unsigned int op, int tag,
 	cmd->q_id = q->q_id;
 	cmd->tag = tag;
 	cmd->result = result;
-	cmd->addr = (uintptr_t)ubd_queue_io_buf(q, tag);
+	/* with user copy the driver wants no buffer */
+	cmd->addr = q->dev->user_copy ? 0 :
+		    (uintptr_t)ubd_queue_io_buf(q, tag);
 	q->nr_waiting++;
 	q->ios[tag].state = IO_WAITING;
 	return 0;
 }
 
-void ubd_complete_io(struct ubd_queue *q, int tag, int res)
+static void commit_io(struct ubd_queue *q, int tag, int res)
 {
 	if (queue_io_cmd(q, q->dev->io_op_commit, tag, res)) {
 		ubd_err("queue %d: no SQE to commit tag %d\n", q->q_id, tag);
 		q->error = -EBUSY;
 		q->stopping = true;
 	}
+}
+
+/*
+ * User copy: move @len bytes between the io's buffer and the request, in
+ * (a WRITE's data to the buffer) or out (a READ's data to the request).
+ * @flags: more SQE flags (the link of a copy out).
+ */
+static int user_copy_queue(struct ubd_queue *q, int tag, bool in,
+			   unsigned int len, unsigned int flags)
+{
+	struct io_uring_sqe *sqe = queue_get_sqe(q);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_rw(in ? IORING_OP_READ : IORING_OP_WRITE, sqe, 0,
+			 ubd_queue_io_buf(q, tag), len,
+			 ubdsrv_user_copy_pos(q->q_id, tag, 0));
+	sqe->flags = IOSQE_FIXED_FILE | flags;
+	sqe->user_data = UBD_USER_COPY_IO | tag;
+	q->nr_copies++;
+	if (in)
+		q->ios[tag].state = IO_COPY_IN;
+	return 0;
+}
+
+void ubd_complete_io(struct ubd_queue *q, int tag, int res)
+{
+	const struct ubd_io_desc *iod = &q->descs[tag];
+	struct ubd_io *io = &q->ios[tag];
+
+	if (q->dev->user_copy && res > 0 &&
+	    ubdsrv_get_op(iod) == UBD_IO_OP_READ) {
+		unsigned int bytes = iod->nr_sectors << 9;
+
+		if ((unsigned int)res > bytes)
+			res = bytes;
+		/* the WRITE and its linked COMMIT must share one submit */
+		if (io_uring_sq_space_left(&q->ring) < 2)
+			io_uring_submit(&q->ring);
+		if (io_uring_sq_space_left(&q->ring) < 2 ||
+		    user_copy_queue(q, tag, false, res, IOSQE_IO_LINK)) {
+			ubd_err("queue %d: no SQE to copy tag %d\n", q->q_id,
+				tag);
+			res = -EIO;
+		} else {
+			/* a failed or short WRITE cancels the COMMIT */
+			io->result = res;
+			io->copy_err = 0;
+			io->commit_linked = true;
+		}
+	}
+	commit_io(q, tag, res);
 }
 
 /*
@@ -153,12 +218,58 @@ static void fault_timer_done(struct ubd_queue *q, int tag)
 		ubd_complete_io(q, tag, ret);
 }
 
+/* the io's data is where the target expects it: hand it over */
+static void start_io(struct ubd_queue *q, int tag)
+{
+	int ret;
+
+	q->ios[tag].state = IO_TARGET;
+	if (q->fault && fault_take_io(q, tag))
+		return;
+	ret = q->dev->ops->queue_io(q, tag, &q->descs[tag]);
+	if (ret < 0)
+		ubd_complete_io(q, tag, ret);
+}
+
+/* a user-copy READ or WRITE on the char dev completed */
+static void user_copy_done(struct ubd_queue *q, int tag, int res)
+{
+	struct ubd_io *io = &q->ios[tag];
+	unsigned int bytes = q->descs[tag].nr_sectors << 9;
+
+	q->nr_copies--;
+	if (!io->commit_linked) {
+		if (res == (int)bytes) {
+			start_io(q, tag);
+			return;
+		}
+		ubd_err("queue %d tag %d: reading the data of a write: %s\n",
+			q->q_id, tag, res < 0 ? ubd_strerror(res) : "short");
+		commit_io(q, tag, res < 0 ? res : -EIO);
+		return;
+	}
+	/* the data of a READ is in: the linked COMMIT goes on */
+	if (res == io->result) {
+		io->commit_linked = false;
+		return;
+	}
+	/* ... or not: the COMMIT comes back cancelled, and is sent again */
+	ubd_err("queue %d tag %d: writing the data of a read: %s\n",
+		q->q_id, tag, res < 0 ? ubd_strerror(res) : "short");
+	io->copy_err = res < 0 ? res : -EIO;
+}
+
 static void handle_driver_cqe(struct ubd_queue *q, int tag, int res)
 {
 	struct ubd_io *io = &q->ios[tag];
-	int ret;
 
 	q->nr_waiting--;
+	if (res == -ECANCELED && io->commit_linked) {
+		/* the WRITE of the data failed: fail the read instead */
+		io->commit_linked = false;
+		commit_io(q, tag, io->copy_err ?: -EIO);
+		return;
+	}
 	if (res == UBD_IO_RES_ABORT) {
 		/* the device is going away: this tag is done */
 		io->state = IO_FREE;
@@ -181,12 +292,17 @@ static void handle_driver_cqe(struct ubd_queue *q, int tag, int res)
 		return;
 	}
 
-	io->state = IO_TARGET;
-	if (q->fault && fault_take_io(q, tag))
+	if (q->dev->user_copy &&
+	    ubdsrv_get_op(&q->descs[tag]) == UBD_IO_OP_WRITE) {
+		/* the target sees the io once its data is in the buffer */
+		if (!user_copy_queue(q, tag, true,
+				     q->descs[tag].nr_sectors << 9, 0))
+			return;
+		ubd_err("queue %d: no SQE to copy tag %d\n", q->q_id, tag);
+		commit_io(q, tag, -EIO);
 		return;
-	ret = q->dev->ops->queue_io(q, tag, &q->descs[tag]);
-	if (ret < 0)
-		ubd_complete_io(q, tag, ret);
+	}
+	start_io(q, tag);
 }
 
 static void handle_cqe(struct ubd_queue *q, const struct io_uring_cqe *cqe)
@@ -201,6 +317,10 @@ static void handle_cqe(struct ubd_queue *q, const struct io_uring_cqe *cqe)
 	}
 	if ((unsigned int)tag >= q->depth)
 		return;
+	if (ud & UBD_USER_COPY_IO) {
+		user_copy_done(q, tag, cqe->res);
+		return;
+	}
 	if (ud & UBD_FAULT_TIMER) {
 		fault_timer_done(q, tag);
 		return;
@@ -213,7 +333,7 @@ static bool queue_done(const struct ubd_queue *q)
 	unsigned int tag;
 
 	if (!q->stopping || q->nr_waiting || q->nr_tgt_inflight ||
-	    q->nr_fault_timers)
+	    q->nr_fault_timers || q->nr_copies)
 		return false;
 	/* held ios are not waited for: their requests were failed */
 	for (tag = 0; tag < q->depth; tag++)
@@ -273,7 +393,8 @@ static int queue_setup_ring(struct ubd_queue *q)
 {
 	struct ubd_dev *dev = q->dev;
 	unsigned int per_io = dev->ops->max_sqes_per_io ?: 1;
-	unsigned int entries = q->depth * (1 + per_io);
+	/* the io command, the target's SQEs and the user copy */
+	unsigned int entries = q->depth * (1 + per_io + dev->user_copy);
 	int ret;
 
 	ret = io_uring_queue_init(entries, &q->ring, 0);

@@ -172,6 +172,8 @@ static int recover_attach(struct ubd_dev *dev)
 			o->dev_id, dev->ops->name);
 		return -EINVAL;
 	}
+	/* the device's data path is what it was added with */
+	dev->user_copy = info->flags & UBD_F_USER_COPY;
 	for (i = 0; i < UBD_RECOVER_TRIES; i++) {
 		if (info->state == UBD_S_DEV_DEAD) {
 			ubd_err("device %d is not started: serve it without --recover\n",
@@ -273,6 +275,13 @@ static int add_or_attach(struct ubd_dev *dev)
 					o->dev_id, dev->ops->name);
 				return -EINVAL;
 			}
+			if (o->user_copy && !(info->flags & UBD_F_USER_COPY)) {
+				ubd_err("device %d was not created with USER_COPY\n",
+					o->dev_id);
+				return -EINVAL;
+			}
+			/* the device decides: its server must copy */
+			dev->user_copy = info->flags & UBD_F_USER_COPY;
 			return 0;
 		}
 		if (ret != -ENODEV) {
@@ -281,6 +290,10 @@ static int add_or_attach(struct ubd_dev *dev)
 		}
 	}
 
+	if (o->user_copy && o->need_get_data) {
+		ubd_err("USER_COPY and NEED_GET_DATA cannot be combined\n");
+		return -EINVAL;
+	}
 	memset(info, 0, sizeof(*info));
 	info->dev_id = o->dev_id >= 0 ? (unsigned int)o->dev_id : (__u32)-1;
 	info->nr_hw_queues = o->nr_queues ?: UBD_DEF_NR_QUEUES;
@@ -291,6 +304,8 @@ static int add_or_attach(struct ubd_dev *dev)
 		      UBD_F_UPDATE_SIZE;
 	if (o->need_get_data)
 		info->flags |= UBD_F_NEED_GET_DATA;
+	if (o->user_copy)
+		info->flags |= UBD_F_USER_COPY;
 	ret = ubd_ctrl_add(dev->ctrl, info);
 	if (ret) {
 		ubd_err("cannot add a device: %s\n",
@@ -316,6 +331,11 @@ static int add_or_attach(struct ubd_dev *dev)
 			ubd_recovery_name(want));
 		return -EOPNOTSUPP;
 	}
+	if (o->user_copy && !(info->flags & UBD_F_USER_COPY)) {
+		ubd_err("the driver does not support USER_COPY\n");
+		return -EOPNOTSUPP;
+	}
+	dev->user_copy = info->flags & UBD_F_USER_COPY;
 	return 0;
 }
 

@@ -201,6 +201,9 @@ struct ubd_dev_opts {
 	/* a new device uses UBD_F_NEED_GET_DATA: WRITE data comes in a
 	 * second step, into the buffer the server names then */
 	bool need_get_data;
+	/* a new device uses UBD_F_USER_COPY: the library moves the data
+	 * with reads and writes on /dev/ubdcN; not with need_get_data */
+	bool user_copy;
 	struct ubd_fault fault;	/* test-only, see ubd-null(8) */
 	/* a new device waits for a new server when this one dies */
 	enum ubd_recovery_mode recovery;

@@ -24,6 +24,13 @@
  *   - a helper fetches every tag of the device it was created for, and
  *     then only commits (with random results and buffers) and re-fetches
  *     once STOP has aborted all of its tags.  It sends no control command.
+ *     A helper of a USER_COPY device copies each io's data with pread or
+ *     pwrite on /dev/ubdcN, and a second thread of it throws random
+ *     pread/pwrite at the same fd all along, racing with the commits, STOP
+ *     and the monitor failing the ios.
+ *
+ * Fuzz threads also throw random pread/pwrite at the user-copy offsets of
+ * the /dev/ubdcN they hold.
  *
  * A kernel problem (oops, WARN, hung task) is caught by the harness; the
  * exit status is 0 unless this program itself failed.  The last line is a
@@ -82,6 +89,7 @@ static unsigned long g_err_other, g_positive, g_parked, g_orphans;
 static unsigned long g_ok_ctrl[0x20];	/* by control command number */
 static unsigned long g_served, g_commits, g_aborts, g_mmaps, g_forks;
 static unsigned long g_bio, g_bad_mprotect;
+static unsigned long g_ucopy, g_ucopy_bytes;	/* user-copy pread/pwrite */
 
 #define INC(x) __atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
 
@@ -810,7 +818,78 @@ struct helper {
 	volatile int quit;
 	volatile int done;
 	volatile int fetched;	/* every tag parked at least once */
+	bool user_copy;		/* the device was granted USER_COPY */
+	/* the racing pread/pwrite thread of a USER_COPY helper */
+	pthread_t copier;
+	volatile int copier_stop;
+	int fd;
+	struct rng copier_r;
 };
+
+/*
+ * One pread or pwrite at a user-copy offset of @fd: mostly one shaped
+ * right (a queue and tag in range, a small offset), else anything; into
+ * @good or a bad buffer.
+ */
+static void ucopy_once(struct rng *r, int fd, unsigned int nq,
+		       unsigned int depth, char *good, size_t goodlen)
+{
+	unsigned int q = chance(r, 85) ? rnd(r, nq) :
+		(unsigned int[]){ nq, 0xfff, 4096, rnd(r, 0x10000) }[rnd(r, 4)];
+	unsigned int tag = chance(r, 85) ? rnd(r, depth) :
+		(unsigned int[]){ depth, 0xffff, rnd(r, 0x10000) }[rnd(r, 3)];
+	unsigned int off = (unsigned int[]){ 0, 0, 0, 512 * rnd(r, 128),
+					     rnd(r, 1 << 16),
+					     rnd(r, 1 << 25) }[rnd(r, 6)];
+	uint64_t pos = ubdsrv_user_copy_pos(q, tag, off);
+	size_t len = chance(r, 70) ? 512U << rnd(r, 5) : rnd(r, goodlen + 1);
+	char *buf = good;
+	ssize_t ret;
+
+	switch (rnd(r, 16)) {
+	case 0: pos = rnd64(r) & 0x7fffffffffffffffULL; break;
+	case 1: pos = rnd(r, UBDSRV_IO_BUF_OFFSET); break;
+	case 2: pos |= UBDSRV_IO_INTEGRITY_FLAG; break;
+	case 3: pos = UBDSRV_IO_BUF_OFFSET + UBDSRV_IO_BUF_TOTAL_SIZE +
+		      rnd(r, 1 << 20); break;
+	}
+	switch (rnd(r, 16)) {
+	case 0: buf = g_hole; break;
+	case 1: buf = g_ropage; len = len > 4096 ? 4096 : len; break;
+	case 2: buf = good + goodlen - 1 - rnd(r, 64); break;	/* runs off */
+	}
+	if (buf == good && len > goodlen)
+		len = goodlen;
+	INC(g_ucopy);
+	ret = rnd(r, 2) ? pread(fd, buf, len, pos) : pwrite(fd, buf, len, pos);
+	if (ret < 0) {
+		count_res(-errno);
+		return;
+	}
+	count_res(0);
+	__atomic_add_fetch(&g_ucopy_bytes, ret, __ATOMIC_RELAXED);
+}
+
+/* a USER_COPY helper's second thread: copies racing with everything */
+static void *copier_main(void *arg)
+{
+	struct helper *h = arg;
+	/* a guard page after it: some copies are meant to run off the end */
+	char *buf = mmap(NULL, HELPER_IO_BYTES + g_page, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (buf == MAP_FAILED)
+		return NULL;
+	mprotect(buf + HELPER_IO_BYTES, g_page, PROT_NONE);
+	while (!h->copier_stop && !g_stop) {
+		ucopy_once(&h->copier_r, h->fd, h->nq, h->depth, buf,
+			   HELPER_IO_BYTES);
+		if (chance(&h->copier_r, 10))
+			usleep(rnd(&h->copier_r, 2000));
+	}
+	munmap(buf, HELPER_IO_BYTES + g_page);
+	return NULL;
+}
 
 enum { K_FETCH = 1, K_COMMIT, K_NGD };
 
@@ -887,6 +966,13 @@ static void *helper_main(void *arg)
 
 		descs[q] = p == MAP_FAILED ? NULL : p;
 	}
+	h->fd = fd;
+	h->copier_r.s = rnd64(r) | 1;
+	if (h->user_copy && pthread_create(&h->copier, NULL, copier_main, h))
+		h->user_copy = false;
+/* a FETCH's buffer address: none with user copy, except rarely */
+#define ADDR(q, tag) (h->user_copy && !chance(r, 2) ? 0 : \
+		      (uintptr_t)BUF(q, tag))
 
 #define BUF(q, tag) (bufs + ((size_t)(q) * h->depth + (tag)) * HELPER_IO_BYTES)
 	for (;;) {
@@ -905,7 +991,7 @@ static void *helper_main(void *arg)
 				for (tag = 0; tag < h->depth; tag++)
 					h_io(&ring, rnd(r, 2) ? UBD_U_IO_FETCH_REQ :
 					     UBD_IO_FETCH_REQ, q, tag,
-					     (uintptr_t)BUF(q, tag), 0, K_FETCH);
+					     ADDR(q, tag), 0, K_FETCH);
 			io_uring_submit(&ring);
 			armed = n;
 			memset(live, 1, n);
@@ -935,7 +1021,29 @@ static void *helper_main(void *arg)
 				const struct ubd_io_desc *d = descs[q] ? &descs[q][tag] : NULL;
 				int bytes = d ? (int)(d->nr_sectors << 9) : 4096;
 				int result = bytes;
-				uint64_t next = (uintptr_t)BUF(q, tag);
+				/* (a refused COMMIT would leave its request hanging) */
+				uint64_t next = h->user_copy ? 0 :
+						(uintptr_t)BUF(q, tag);
+
+				/* move the data as a USER_COPY server must */
+				if (h->user_copy && d && chance(r, 90)) {
+					bool in = (d->op_flags & 0xff) ==
+						  UBD_IO_OP_WRITE;
+					uint64_t pos = ubdsrv_user_copy_pos(q, tag, 0);
+					size_t len = bytes > HELPER_IO_BYTES ?
+						     HELPER_IO_BYTES : bytes;
+					ssize_t n;
+
+					if (chance(r, 10))
+						in = !in;
+					INC(g_ucopy);
+					n = in ? pread(fd, BUF(q, tag), len, pos) :
+						 pwrite(fd, BUF(q, tag), len, pos);
+					count_res(n < 0 ? -errno : 0);
+					if (n > 0)
+						__atomic_add_fetch(&g_ucopy_bytes, n,
+								   __ATOMIC_RELAXED);
+				}
 
 				if (res == UBD_IO_RES_NEED_GET_DATA) {
 					uint64_t a = next;
@@ -954,7 +1062,7 @@ static void *helper_main(void *arg)
 				case 3: result = (int)rnd64(r); break;
 				case 4: result = -ENOSPC; break;
 				}
-				if (chance(r, 5))
+				if (chance(r, 5) && !h->user_copy)
 					next = chance(r, 50) ? (uintptr_t)g_ropage :
 						(uintptr_t)g_hole;
 				INC(g_commits);
@@ -975,6 +1083,12 @@ static void *helper_main(void *arg)
 		}
 		io_uring_cq_advance(&ring, seen);
 		io_uring_submit(&ring);
+	}
+#undef ADDR
+	/* before the fd goes: its number could name another file then */
+	if (h->user_copy) {
+		h->copier_stop = 1;
+		pthread_join(h->copier, NULL);
 	}
 	for (q = 0; q < h->nq; q++)
 		if (descs[q])
@@ -1021,7 +1135,11 @@ static void make_served(struct fthread *t)
 	info->nr_hw_queues = 1 + rnd(r, 2);
 	info->queue_depth = 1 + rnd(r, 8);
 	info->max_io_buf_bytes = HELPER_IO_BYTES;
-	info->flags = own_flags(chance(r, 30) ? UBD_F_NEED_GET_DATA : 0);
+	/* an unprivileged device may not have USER_COPY */
+	info->flags = own_flags((uint64_t[]){ 0, 0, UBD_F_NEED_GET_DATA,
+				    UBD_F_USER_COPY, UBD_F_USER_COPY,
+				    UBD_F_USER_COPY | UBD_F_NEED_GET_DATA }
+				  [rnd(r, g_unpriv ? 3 : 6)]);
 	c = mkcmd(-1, info, sizeof(*info));
 	if (!take_budget())
 		goto fail;
@@ -1047,6 +1165,7 @@ static void make_served(struct fthread *t)
 	h->id = info->dev_id;
 	h->nq = info->nr_hw_queues;
 	h->depth = info->queue_depth;
+	h->user_copy = info->flags & UBD_F_USER_COPY;
 	h->r.s = rnd64(r) | 1;
 	if (pthread_create(&h->th, NULL, helper_main, h)) {
 		free(h);
@@ -1375,6 +1494,10 @@ static void fuzz_chardev(struct fthread *t)
 		return;
 	case 6:
 		fork_child(t, x);
+		return;
+	case 8: case 9:
+		if (take_budget())
+			ucopy_once(r, x->fd, x->nq, x->depth, t->buf, BUF_SIZE);
 		return;
 	case 7: {	/* a command on a closed fd */
 		int fd = x->fd;
@@ -1815,7 +1938,8 @@ int main(int argc, char **argv)
 	printf("ubd-fuzz: seed %lu: %lu commands, %lu control ok (ADD %lu "
 	       "DEL %lu START %lu STOP %lu SET_PARAMS %lu GET %lu), %lu parked, "
 	       "%lu served by helpers (%lu commits, %lu aborts, %lu block io), "
-	       "%lu mmaps (%lu writable), %lu forks, %lu orphaned, %.1f s\n",
+	       "%lu mmaps (%lu writable), %lu forks, %lu orphaned, "
+	       "%lu user copies (%lu bytes), %.1f s\n",
 	       seed, g_sent > g_count ? g_count : g_sent, ok_total,
 	       g_ok_ctrl[UBD_CMD_ADD_DEV], g_ok_ctrl[UBD_CMD_DEL_DEV] + g_ok_ctrl[0x14],
 	       g_ok_ctrl[UBD_CMD_START_DEV], g_ok_ctrl[UBD_CMD_STOP_DEV],
@@ -1824,7 +1948,7 @@ int main(int argc, char **argv)
 	       g_ok_ctrl[UBD_CMD_GET_DEV_INFO2] + g_ok_ctrl[0x13] +
 	       g_ok_ctrl[UBD_CMD_GET_QUEUE_AFFINITY],
 	       g_parked, g_served, g_commits, g_aborts, g_bio, g_mmaps, g_bad_mprotect, g_forks,
-	       g_orphans, t0 < 0 ? 0.0 : now_s() - t0);
+	       g_orphans, g_ucopy, g_ucopy_bytes, t0 < 0 ? 0.0 : now_s() - t0);
 	printf("ubd-fuzz: errno:");
 	for (i = 0; i < NERRNO; i++)
 		if (g_errno[i])

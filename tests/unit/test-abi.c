@@ -124,6 +124,17 @@ int main(void)
 	CHECK_EQ(UBD_MAX_NR_QUEUES, 4096);
 	CHECK_EQ(UBD_MAX_QUEUE_DEPTH, 4096);
 	CHECK_EQ(UBDSRV_IO_INTEGRITY_FLAG, 1ULL << 62);
+	CHECK_EQ(UBD_IO_BUF_BITS, 25);
+	CHECK_EQ(UBD_TAG_BITS, 16);
+	CHECK_EQ(UBD_QID_BITS, 12);
+	CHECK_EQ(ubdsrv_user_copy_pos(0, 0, 0), 0x80000000ULL);
+	CHECK_EQ(ubdsrv_user_copy_pos(0, 1, 0), 0x80000000ULL + (1ULL << 25));
+	CHECK_EQ(ubdsrv_user_copy_pos(1, 0, 0), 0x80000000ULL + (1ULL << 41));
+	CHECK_EQ(ubdsrv_user_copy_pos(3, 5, 4096),
+		 0x80000000ULL + (3ULL << 41) + (5ULL << 25) + 4096);
+	/* the highest queue, tag and byte stay below the integrity flag */
+	CHECK_EQ(ubdsrv_user_copy_pos(4095, 0xffff, (1U << 25) - 1),
+		 0x80000000ULL + 0x20000000000000ULL - 1);
 
 	{
 		struct ubd_auto_buf_reg r = { .index = 0x1234, .flags = 1,

@@ -100,6 +100,7 @@ int main(void)
 	t_ok(!strcmp(ubd_state_name(UBD_S_DEV_DEAD), "DEAD"), "state DEAD");
 	t_ok(!strcmp(ubd_state_name(99), "UNKNOWN"), "state 99 UNKNOWN");
 	t_ok(!strcmp(ubd_feature_name(2), "NEED_GET_DATA"), "bit 2 name");
+	t_ok(!strcmp(ubd_feature_name(7), "USER_COPY"), "bit 7 name");
 	t_ok(!strcmp(ubd_feature_name(19), "SHMEM_ZC"), "bit 19 name");
 	t_ok(ubd_feature_name(63) == NULL, "bit 63 has no name");
 

@@ -110,6 +110,13 @@
 /* with UBD_F_INTEGRITY, selects the integrity buffer of the io */
 #define UBDSRV_IO_INTEGRITY_FLAG	(1ULL << 62)
 
+/* the pread/pwrite offset of byte @off of the data of io (@q_id, @tag) */
+static inline __u64 ubdsrv_user_copy_pos(__u16 q_id, __u16 tag, __u32 off)
+{
+	return UBDSRV_IO_BUF_OFFSET + ((__u64)q_id << UBD_QID_OFF) +
+	       ((__u64)tag << UBD_TAG_OFF) + (off & UBD_IO_BUF_BITS_MASK);
+}
+
 /* a tag is 16 bits, but a queue has at most this many ios */
 #define UBD_MAX_QUEUE_DEPTH		4096
 
@@ -437,6 +444,12 @@ UBD_ABI_ASSERT(sizeof(struct ubd_param_dma_align) == 8, "ubd_param_dma_align");
 UBD_ABI_ASSERT(sizeof(struct ubd_param_segment) == 16, "ubd_param_segment");
 UBD_ABI_ASSERT(sizeof(struct ubd_param_integrity) == 16, "ubd_param_integrity");
 UBD_ABI_ASSERT(sizeof(struct ubd_params) == 152, "ubd_params");
+/* the user-copy fields tile the offset without overlap */
+UBD_ABI_ASSERT(UBD_IO_BUF_OFF + UBD_IO_BUF_BITS == UBD_TAG_OFF, "tag off");
+UBD_ABI_ASSERT(UBD_TAG_OFF + UBD_TAG_BITS == UBD_QID_OFF, "qid off");
+UBD_ABI_ASSERT(UBD_MAX_QUEUE_DEPTH <= 1ULL << UBD_TAG_BITS, "tag bits");
+UBD_ABI_ASSERT(UBDSRV_IO_BUF_OFFSET + UBDSRV_IO_BUF_TOTAL_SIZE <
+	       UBDSRV_IO_INTEGRITY_FLAG, "user copy range");
 #undef UBD_ABI_ASSERT
 
 #endif /* _UAPI_LINUX_UBD_CMD_H */
