@@ -156,8 +156,9 @@ kill_during_fio() {
 # that add_disk()'s partition read reaches the healthy queue: on the bad
 # queue it would hit the START_DEV hang of the "silent server" test.
 @test "queue 1 stalls (stall-queue=1): queue 0 serves, del fails the held io and the server exits" {
-	ubd_only "failing io a live server holds at del is ubd_drv's stop grace;" \
-		"ublk 6.1's del_gendisk waits for it"
+	ubd_only "failing the io a live server holds at del is ubd_drv's stop" \
+		"grace; ublk 6.1 has no io timeout and its del_gendisk waits for" \
+		"that io for ever"
 	serve_bg /dev/${UBD_PFX}b0 taskset -c 0 ubd-null -q 2 -s 256M \
 		--fault stall-queue=1
 	wait_for 10 dev_state_is 0 LIVE
@@ -197,8 +198,8 @@ kill_during_fio() {
 }
 
 @test "queue 1 thread dies (exit-queue=1) under io on both queues: all io fails, DEAD, del works" {
-	ubd_only "the 2 s to fail queue 0's io is ubd_drv's per-queue death watch;" \
-		"ublk 6.1 polls every 5 s"
+	ubd_only "the 2 s to fail queue 0's io is ubd_drv's per-queue death" \
+		"watch; ublk 6.1 notices a dead queue thread by polling every 5 s"
 	id=$(ubdctl add -q 2)
 	[ "$id" = 0 ]
 	serve_bg /dev/${UBD_PFX}b0 taskset -c 0 ubd-null -n 0 -s 256M \
@@ -299,8 +300,9 @@ kill_during_fio() {
 # commands are not held; then del fails what the server holds after the 2 s
 # stop grace.  (This hung for ever before the driver fixed it.)
 @test "silent server: io hangs, del works within a few s, the reader gets an error" {
-	ubd_only "failing unanswered io at START and del is ubd_drv's;" \
-		"ublk 6.1 hangs START_DEV and del for ever here"
+	ubd_only "failing unanswered io at START and del is ubd_drv's; ublk 6.1" \
+		"has no io timeout: START_DEV's partition read never ends and" \
+		"holds the device mutex, so del hangs for ever"
 	local t0 t1 st del rd
 	ubd-null -s 64M --fault silent >"$BATS_TEST_TMPDIR/server.log" 2>&1 &
 	SERVER_PID=$!

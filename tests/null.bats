@@ -95,7 +95,8 @@ kill_to_error() {
 }
 
 @test "kill -9 of the server: in-flight io fails within 1 s, device is DEAD and deletable" {
-	ubd_only "the 1 s is ubd_drv's; ublk 6.1 polls for a dead server every 5 s"
+	ubd_only "the 1 s is ubd_drv's: ublk 6.1 fails the io a killed server held" \
+		"only when its monitor runs, every 5 s"
 	serve_bg /dev/${UBD_PFX}b0 ubd-null -q 2 -s 1G
 	dd if=/dev/${UBD_PFX}b0 of=/dev/null bs=4k iflag=direct 2>"$BATS_TEST_TMPDIR/dd.err" &
 	local dd=$!
@@ -114,7 +115,8 @@ kill_to_error() {
 }
 
 @test "kill -9 during fio: fio fails within 1 s" {
-	ubd_only "the 1 s is ubd_drv's; ublk 6.1 polls for a dead server every 5 s"
+	ubd_only "the 1 s is ubd_drv's: ublk 6.1 fails the io a killed server held" \
+		"only when its monitor runs, every 5 s"
 	serve_bg /dev/${UBD_PFX}b0 ubd-null -q 2 -s 1G
 	fio --name=t --filename=/dev/${UBD_PFX}b0 --rw=randrw --bs=4k --iodepth=32 \
 		--ioengine=io_uring --direct=1 --runtime=60 --time_based \

@@ -129,6 +129,41 @@ LIVE 4" ]
 	[[ $output == *"$UBD_CTL_NODE does not support GET_FEATURES"* ]]
 }
 
+# The feature probe behind require_feature (common.bash): with
+# GET_FEATURES it must agree with 'ubdctl features'; ublk 6.1 has none, and
+# then it must find what 6.1 has and miss what it lacks.
+@test "require_feature's probe: what the driver has and lacks" {
+	local f st want
+	if ubdctl features >/dev/null 2>&1; then
+		for f in NEED_GET_DATA USER_RECOVERY USER_COPY UNPRIVILEGED_DEV \
+			UPDATE_SIZE QUIESCE ZONED; do
+			want=1
+			ubdctl features | grep -qx "$f" && want=0
+			st=0; "$UBD_CTLTEST" has "$f" || st=$?
+			echo "$f: has $st, features says $want"
+			[ "$st" = "$want" ]
+		done
+		"$UBD_CTLTEST" has GET_FEATURES
+	else
+		for f in NEED_GET_DATA USER_RECOVERY USER_RECOVERY_REISSUE; do
+			st=0; "$UBD_CTLTEST" has "$f" || st=$?
+			echo "$f: $st (want 0)"
+			[ "$st" = 0 ]
+		done
+		for f in GET_FEATURES DEL_DEV_ASYNC GET_DEV_INFO2 USER_COPY \
+			UNPRIVILEGED_DEV UPDATE_SIZE QUIESCE CMD_IOCTL_ENCODE; do
+			st=0; "$UBD_CTLTEST" has "$f" || st=$?
+			echo "$f: $st (want 1)"
+			[ "$st" = 1 ]
+		done
+	fi
+	# the throwaway devices of the probe are gone
+	[ -z "$(ubd_ids)" ]
+	run "$UBD_CTLTEST" has NO_SUCH_FEATURE
+	[ "$status" = 2 ]
+	[[ $output == *"unknown feature 'NO_SUCH_FEATURE'"* ]]
+}
+
 # ubd-null keeps no data, so no file system can be made and mounted on it.
 # The check matches a mount by its device number or, as btrfs needs, by its
 # source: a tmpfs whose source is /dev/${UBD_PFX}b5 stands for a file system on the
