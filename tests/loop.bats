@@ -259,6 +259,8 @@ bad_input() {
 # carry slab pages, which the driver must copy page-wise (a copy_to_user()
 # of them is a hardened-usercopy BUG).
 @test "ext4 with 1 KiB blocks under concurrent metadata churn and fsync" {
+	ubd_only "a regression test of ubd_drv's copy of slab pages (time budget" \
+		"of the compatibility pass)"
 	truncate -s 128M "$IMG"
 	dev=$(ubd-loop --file "$IMG" --daemon)
 	mkfs.ext4 -q -F -b 1024 "$dev"
@@ -294,6 +296,8 @@ bad_input() {
 }
 
 @test "the README flow: ubdctl add, ubd-loop -n, ext4, ubdctl del, attach again" {
+	ubd_only "time budget of the compatibility pass: 'serves a device made" \
+		"by ubdctl add' and the ext4 test cover it"
 	truncate -s 256M "$IMG"
 	id=$(ubdctl add)
 	dev=$(ubd-loop --file "$IMG" -n "$id" --daemon)
