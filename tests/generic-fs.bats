@@ -5,7 +5,7 @@
 # with -9 in the middle, the image attached again, the journal replayed,
 # fsck clean and every file recorded as fsync'd before the kill intact.
 # ubd-compat: yes (also runs against the kernel's ublk_drv: common.bash)
-# Under it: ext4 only (the xfs cases are the same ABI paths).
+# Under it: only the ext4 crash case (the others are the same ABI paths).
 #
 # STRESS: by default the fio job writes 2 x 48M and the crash test kills
 # the server after >= 30 fsync'd files (~1.5 min in the guest with 4 CPUs);
@@ -98,6 +98,8 @@ fs_fio_fsck() {
 }
 
 @test "ext4 on ubd-loop (2 queues): fio randrw with crc32c verify, fsck.ext4 -fn clean" {
+	ubd_only "time budget of the compatibility pass: the ext4 crash case" \
+		"and loop.bats's fio verify cover it"
 	fs_fio_fsck ext4
 }
 

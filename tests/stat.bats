@@ -30,6 +30,7 @@ holds() {
 }
 
 @test "--help prints the usage on stdout and exits 0" {
+	ubd_only "options parsed before any driver is opened: nothing of the ABI"
 	run --separate-stderr ubd-stat --help
 	[ "$status" = 0 ]
 	[ -z "$stderr" ]
@@ -40,6 +41,7 @@ holds() {
 }
 
 @test "bad options: one line naming the value, status 2" {
+	ubd_only "options parsed before any driver is opened: nothing of the ABI"
 	run --separate-stderr ubd-stat -i 0
 	[ "$status" = 2 ]
 	[ "$stderr" = "ubd-stat: interval '0' out of range: must be 0.1..3600 seconds" ]

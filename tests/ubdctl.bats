@@ -253,6 +253,7 @@ LIVE 4" ]
 }
 
 @test "unknown command: exit 2 with the Try line" {
+	ubd_only "options parsed before any driver is opened: nothing of the ABI"
 	run ubdctl frobnicate
 	[ "$status" -eq 2 ]
 	[ "${lines[-1]}" = "Try 'ubdctl --help' for more information." ]
@@ -267,6 +268,7 @@ LIVE 4" ]
 }
 
 @test "--help: stdout, exit 0, for ubdctl and each command" {
+	ubd_only "options parsed before any driver is opened: nothing of the ABI"
 	ubdctl --help >/tmp/help.out 2>/tmp/help.err
 	[ ! -s /tmp/help.err ]
 	grep -q '^Usage:' /tmp/help.out

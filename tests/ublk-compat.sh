@@ -36,5 +36,5 @@ echo "ok 1 - upstream ublk_drv.c of linux-source-6.1 builds"
 suites=${UBD_COMPAT_SUITES:-$(grep -l '^# ubd-compat: yes' "$src"/tests/*.bats)}
 UBD_SUITES=$(echo $suites) UBD_TAP_OFFSET=1 \
 UBD_PFX=ublk UBD_MOD=ublk_drv UBD_KO="$tmp/ublk_drv.ko" \
-UBD_CONTROL=/dev/ublk-control UBD_GUEST_TIMEOUT=${UBD_GUEST_TIMEOUT:-1200} \
+UBD_CONTROL=/dev/ublk-control \
 	"$src/tests/guest.sh"
