@@ -423,6 +423,32 @@ static void destroy_queues(struct ubd_dev *dev)
 	dev->queues = NULL;
 }
 
+/*
+ * Another process is deleting the device: its char device leaves sysfs.
+ * Then our own DEL must not be sent: ublk 6.1 holds its global control
+ * mutex while a DEL waits for the device's last reference, and a second
+ * DEL of the same device takes a reference before it waits for that
+ * mutex, so the two would wait for each other for ever.  That DEL aborts
+ * our io a moment before it removes the char device, so when the device
+ * was stopped from outside (@outside) such a driver gets 2 s to do it.
+ */
+static bool deleted_elsewhere(const struct ubd_dev *dev, bool outside)
+{
+	const char *pfx = ubd_ctrl_prefix(dev->ctrl);
+	int waits = outside && dev->ctrl->legacy_ops ? 20 : 0;
+	char path[96];
+
+	snprintf(path, sizeof(path), "/sys/class/%s-char/%sc%u", pfx, pfx,
+		 dev->info.dev_id);
+	for (;;) {
+		if (access(path, F_OK) && errno == ENOENT)
+			return true;
+		if (waits-- <= 0)
+			return false;
+		usleep(100 * 1000);
+	}
+}
+
 /* the target says the device should be larger: grow it */
 static void follow_size(struct ubd_dev *dev)
 {
@@ -528,6 +554,7 @@ int ubd_serve(const struct ubd_tgt_ops *ops, const struct ubd_dev_opts *opts,
 	char blkdev[64];
 	sigset_t set;
 	int status_fd = -1;
+	bool outside = false;
 	int ret, sig;
 
 	dev = calloc(1, sizeof(*dev));
@@ -624,6 +651,7 @@ int ubd_serve(const struct ubd_tgt_ops *ops, const struct ubd_dev_opts *opts,
 		ret = 0;
 	} else {
 		/* someone else stopped, deleted or quiesced it */
+		outside = true;
 		ret = queue_errors(dev);
 		if (handed_over(dev)) {
 			ubd_info("%s: quiesced, left to the next server\n",
@@ -656,7 +684,7 @@ out_deinit:
 	if (ops->deinit_tgt)
 		ops->deinit_tgt(dev);
 out_del:
-	if (dev->added) {
+	if (dev->added && !deleted_elsewhere(dev, outside)) {
 		int err = ubd_ctrl_del(dev->ctrl, dev->info.dev_id);
 
 		if (err && err != -ENODEV)

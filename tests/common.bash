@@ -4,12 +4,62 @@ UBD_SRCDIR=${UBD_SRCDIR:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)}
 UBD_BUILDDIR=${UBD_BUILDDIR:-$UBD_SRCDIR}
 PATH="$UBD_BUILDDIR/cmd:$PATH"
 UBD_KO=${UBD_KO:-$UBD_SRCDIR/drivers/ubd_drv.ko}
-# The driver under test: ours, or for the compatibility pass the kernel's
-# ublk_drv (UBD_PFX=ublk UBD_MOD=ublk_drv UBD_CONTROL=/dev/ublk-control).
-# Write node names as /dev/${UBD_PFX}bN, /dev/${UBD_PFX}cN.
+# The driver under test: ours, or for the compatibility pass
+# (tests/ublk-compat.sh) the kernel's own ublk_drv, built from Debian's
+# linux-source-6.1: UBD_PFX=ublk UBD_MOD=ublk_drv UBD_KO=<its .ko>
+# UBD_CONTROL=/dev/ublk-control (libubd and ubd-ctltest honour UBD_CONTROL).
+# Write node names as /dev/${UBD_PFX}bN, /dev/${UBD_PFX}cN,
+# /sys/class/${UBD_PFX}-char, /sys/block/${UBD_PFX}bN and $UBD_CTL_NODE.
+#
+# How a suite opts into the compatibility pass:
+#  1. put the line '# ubd-compat: yes' in its header: tests/ublk-compat.sh
+#     runs every tests/*.bats that has it (and no other);
+#  2. use the names above, never ubd-literal ones;
+#  3. a test about OUR driver (its validation errnos, its timing, its
+#     internals) starts with:      ubd_only "why it is not about the ABI"
+#  4. a test that needs a feature starts with:   require_feature USER_COPY
+#     (a UBD_F_* name without the prefix, or GET_FEATURES, DEL_DEV_ASYNC,
+#     GET_DEV_INFO2): it skips, naming the feature, when the driver lacks it;
+#  5. keep it short: the whole pass must stay within ~5 minutes in the
+#     guest, so a long test that adds nothing under ublk_drv is ubd_only
+#     too ("time budget of the compatibility pass").
 UBD_PFX=${UBD_PFX:-ubd}
 UBD_MOD=${UBD_MOD:-ubd_drv}
+UBD_CTL_NODE=/dev/$UBD_PFX-control
+UBD_CTLTEST="$UBD_BUILDDIR/tests/ubd-ctltest"
+# seconds for the driver to fail io and mark the device DEAD after kill -9
+# of its server: ubd_drv watches the server's exit, ublk 6.1 polls every
+# 5 s (UBLK_DAEMON_MONITOR_PERIOD), and TCG is slow
+if [ "$UBD_MOD" = ubd_drv ]; then
+	KILL_ERR_SECS=1.0 KILL_END_SECS=5 UBD_DEAD_SECS=5
+else
+	KILL_ERR_SECS=12 KILL_END_SECS=20 UBD_DEAD_SECS=15
+fi
 export UBD_RUN_DIR=/run/ubd
+
+# true under the compatibility pass (a driver that is not ours)
+ubd_compat() {
+	[ "$UBD_MOD" != ubd_drv ]
+}
+
+# skip the test unless the driver under test is ours: ubd_only "reason"
+ubd_only() {
+	ubd_compat || return 0
+	skip "ubd_drv only, not run against $UBD_MOD: $*"
+}
+
+# skip the test when the driver lacks feature $1: decided by GET_FEATURES,
+# or, for a driver without it (ublk 6.1), by what ADD_DEV grants a
+# throwaway device or by whether the command answers EOPNOTSUPP.
+require_feature() {
+	local why st=0
+	why=$("$UBD_CTLTEST" has "$1" 2>&1) || st=$?
+	case $st in
+	0) return 0 ;;
+	1) skip "$UBD_MOD lacks $1 ($why)" ;;
+	*) echo "require_feature $1: the probe failed: $why"; return 1 ;;
+	esac
+}
 
 SERVERS="ubd-null ubd-loop"
 

@@ -60,7 +60,7 @@ churn_worker() {
 			dev=$(timeout 30 ubd-loop -n "$id" --file "$img" \
 				--daemon 2>"$img.err") || st=$?
 		fi
-		if [ "$st" != 0 ] || [ "$dev" != "/dev/ubdb$id" ]; then
+		if [ "$st" != 0 ] || [ "$dev" != "/dev/${UBD_PFX}b$id" ]; then
 			echo "worker $w cycle $c: server on $id (q=$q d=$d): status $st: $dev $(cat "$img.err")" >>"$log"
 			bad=$((bad + 1))
 		elif ! out=$(timeout 60 fio --name=c --filename="$dev" \
@@ -117,9 +117,9 @@ kmem() {
 	[ "$failures" = 0 ]
 	[ "$bad" = 0 ]
 
-	echo "devices left: '$(ubd_ids)'; nodes: $(ls /dev/ubd* 2>/dev/null | tr '\n' ' ')"
+	echo "devices left: '$(ubd_ids)'; nodes: $(ls /dev/${UBD_PFX}* 2>/dev/null | tr '\n' ' ')"
 	[ -z "$(ubd_ids)" ]
-	[ "$(ls /dev/ubd* 2>/dev/null)" = /dev/ubd-control ]
+	[ "$(ls /dev/${UBD_PFX}* 2>/dev/null)" = "$UBD_CTL_NODE" ]
 	no_servers
 
 	local grow=$((after[0] - before[0]))

@@ -47,24 +47,24 @@ dev_state_is() {
 	[ "$(dev_field "$1" state)" = "$2" ]
 }
 
-# the first CPU of hardware queue $2 of /dev/ubdb$1
+# the first CPU of hardware queue $2 of /dev/${UBD_PFX}b$1
 queue_cpu() {
-	sed -E 's/[ ,].*//' "/sys/block/ubdb$1/mq/$2/cpu_list"
+	sed -E 's/[ ,].*//' "/sys/block/${UBD_PFX}b$1/mq/$2/cpu_list"
 }
 
 # nothing of the device left: no node, no driver device, no server
 assert_all_gone() {
 	local ids
 	ids=$(ubd_ids) || true
-	echo "left: ids='$ids' nodes='$(ls /dev/ubdb* 2>/dev/null)'" \
+	echo "left: ids='$ids' nodes='$(ls /dev/${UBD_PFX}b* 2>/dev/null)'" \
 		"servers='$(pgrep -a -x 'ubd-null|ubd-loop')'"
 	[ -z "$ids" ]
-	! ls /dev/ubdb* >/dev/null 2>&1
+	! ls /dev/${UBD_PFX}b* >/dev/null 2>&1
 	! pgrep -x 'ubd-null|ubd-loop' >/dev/null
 }
 
 # heavy fio in the background on $1, json into $2: FIO_PID
-#   heavy_fio /dev/ubdb0 out.json [more fio options]
+#   heavy_fio /dev/${UBD_PFX}b0 out.json [more fio options]
 heavy_fio() {
 	local dev=$1 out=$2; shift 2
 	fio --name=heavy --filename="$dev" --rw=randrw --bsrange=4k-128k \
@@ -74,18 +74,18 @@ heavy_fio() {
 	FIO_PID=$!
 }
 
-# io completed by /dev/ubdb$1 so far
+# io completed by /dev/${UBD_PFX}b$1 so far
 dev_ios() {
-	awk '{ print $1 + $5 }' "/sys/block/ubdb$1/stat" 2>/dev/null || echo 0
+	awk '{ print $1 + $5 }' "/sys/block/${UBD_PFX}b$1/stat" 2>/dev/null || echo 0
 }
 
-# wait up to 60 s (fio starts slowly under emulation) until /dev/ubdb$1
+# wait up to 60 s (fio starts slowly under emulation) until /dev/${UBD_PFX}b$1
 # has completed 200 more ios than when called
 wait_busy() {
 	local base
 	base=$(dev_ios "$1")
 	wait_for 60 eval '[ "$(dev_ios '"$1"')" -gt $((base + 200)) ]' || {
-		echo "/dev/ubdb$1 not busy: $(dev_ios "$1") ios (was $base)"
+		echo "/dev/${UBD_PFX}b$1 not busy: $(dev_ios "$1") ios (was $base)"
 		return 1
 	}
 }

@@ -7,6 +7,10 @@
 #
 #   UBD_SUITES="tests/null.bats"  run only these suites
 #   UBD_GUEST_TIMEOUT=1800        seconds for the whole boot
+#   UBD_TAP_OFFSET=N              number the tests from N+1 (the caller
+#                                 printed tests 1..N of the stream itself)
+# The driver under test is common.bash's: UBD_KO, UBD_MOD, UBD_PFX and
+# UBD_CONTROL reach the guest (tests/ublk-compat.sh sets them).
 set -u
 src=${UBD_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 build=${UBD_BUILDDIR:-$src}
@@ -18,14 +22,15 @@ else
 	suites=$(ls "$src"/tests/*.bats)
 fi
 
-n=0
+n=${UBD_TAP_OFFSET:-0}
 tap() {
 	n=$((n + 1))
 	echo "$1 $n - $2"
 }
 
-if [ ! -f "$src/drivers/ubd_drv.ko" ]; then
-	tap "not ok" "drivers/ubd_drv.ko is built (run 'make module')"
+ko=${UBD_KO:-$src/drivers/ubd_drv.ko}
+if [ ! -f "$ko" ]; then
+	tap "not ok" "$ko is built (run 'make module')"
 	echo "1..$n"
 	exit 1
 fi

@@ -2,6 +2,7 @@
 # ubd-loop: a file or a block device served through io_uring.  Images live
 # in /tmp, a tmpfs in the guest (so its files take buffered I/O there on
 # Linux 6.1); O_DIRECT is tested on a loop device over such a file.
+# ubd-compat: yes (also runs against the kernel's ublk_drv: common.bash)
 
 load common
 bats_require_minimum_version 1.5.0
@@ -65,16 +66,16 @@ bad_input() {
 	truncate -s 64M "$IMG"
 	run --separate-stderr ubd-loop --file "$IMG" --daemon
 	[ "$status" = 0 ]
-	[ "$output" = /dev/ubdb0 ]
-	[ -b /dev/ubdb0 ]
+	[ "$output" = /dev/${UBD_PFX}b0 ]
+	[ -b /dev/${UBD_PFX}b0 ]
 	pid=$(pgrep -x ubd-loop)
 	[ -n "$pid" ]
 	grep -qx "backing_file=$IMG" /run/ubd/0
 	grep -qx "target=loop" /run/ubd/0
-	[ "$(blockdev --getsize64 /dev/ubdb0)" = 67108864 ]
+	[ "$(blockdev --getsize64 /dev/${UBD_PFX}b0)" = 67108864 ]
 	kill -TERM "$pid"
 	wait_for 10 no_loop_server
-	[ ! -e /dev/ubdb0 ]
+	[ ! -e /dev/${UBD_PFX}b0 ]
 	[ -z "$(ubd_ids)" ]
 	[ ! -e /run/ubd/0 ]
 }
@@ -83,16 +84,16 @@ bad_input() {
 	[ -x "$UBD_BUILDDIR/cmd/ubdctl" ] || skip "ubdctl is not built"
 	truncate -s 64M "$IMG"
 	id=$(ubdctl add)
-	serve_bg "/dev/ubdb$id" ubd-loop -n "$id" --file "$IMG"
+	serve_bg "/dev/${UBD_PFX}b$id" ubd-loop -n "$id" --file "$IMG"
 	run ubdctl list
 	echo "$output"
 	[[ "$output" == *"$IMG"* ]]
 	dd if=/dev/urandom of=/tmp/ubd-loop-data.img bs=1M count=4 status=none
-	dd if=/tmp/ubd-loop-data.img of="/dev/ubdb$id" bs=1M oflag=direct status=none
+	dd if=/tmp/ubd-loop-data.img of="/dev/${UBD_PFX}b$id" bs=1M oflag=direct status=none
 	cmp -n 4M "$IMG" /tmp/ubd-loop-data.img
 	# the server did not add it, so it leaves it for ubdctl del
 	kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
-	[ -e "/sys/class/ubd-char/ubdc$id" ]
+	[ -e "/sys/class/${UBD_PFX}-char/${UBD_PFX}c$id" ]
 	ubdctl del "$id"
 	[ -z "$(ubd_ids)" ]
 }
@@ -121,9 +122,11 @@ bad_input() {
 }
 
 @test "a tmpfs image falls back to buffered I/O with a notice" {
+	ubd_only "time budget of the compatibility pass: the backing store is" \
+		"ubd-loop's business"
 	[ "$(stat -f -c %T /tmp)" = tmpfs ] || skip "/tmp is not tmpfs"
 	truncate -s 64M "$IMG"
-	serve_bg /dev/ubdb0 ubd-loop --file "$IMG"
+	serve_bg /dev/${UBD_PFX}b0 ubd-loop --file "$IMG"
 	cat "$BATS_TEST_TMPDIR/server.log"
 	if grep -q "using buffered I/O" "$BATS_TEST_TMPDIR/server.log"; then
 		grep -qx "direct_io=0" /run/ubd/0
@@ -136,75 +139,77 @@ bad_input() {
 
 @test "fio crc32c verify passes with 1 queue and with several" {
 	truncate -s 128M "$IMG"
-	serve_bg /dev/ubdb0 ubd-loop --file "$IMG"
-	fio_verify /dev/ubdb0
+	serve_bg /dev/${UBD_PFX}b0 ubd-loop --file "$IMG"
+	fio_verify /dev/${UBD_PFX}b0
 	kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
-	wait_for 10 test ! -e /dev/ubdb0
+	wait_for 10 test ! -e /dev/${UBD_PFX}b0
 
 	# one queue per CPU at most: 4 where the guest has them
 	nq=$(( $(nproc) >= 4 ? 4 : 2 ))
-	serve_bg /dev/ubdb0 ubd-loop --file "$IMG" -q "$nq" -d 64
-	[ "$(ls /sys/block/ubdb0/mq | wc -l)" = "$nq" ]
-	fio_verify /dev/ubdb0 --numjobs="$nq" --offset_increment=32M
+	serve_bg /dev/${UBD_PFX}b0 ubd-loop --file "$IMG" -q "$nq" -d 64
+	[ "$(ls /sys/block/${UBD_PFX}b0/mq | wc -l)" = "$nq" ]
+	fio_verify /dev/${UBD_PFX}b0 --numjobs="$nq" --offset_increment=32M
 }
 
 @test "O_DIRECT on a block device backing store, and --buffered" {
+	ubd_only "time budget of the compatibility pass: the backing store is" \
+		"ubd-loop's business, the fio verify test covers the driver"
 	truncate -s 128M /tmp/ubd-loop-back.img
 	modprobe loop 2>/dev/null || true
 	lo=$(losetup -f --show /tmp/ubd-loop-back.img)
-	serve_bg /dev/ubdb0 ubd-loop --file "$lo"
+	serve_bg /dev/${UBD_PFX}b0 ubd-loop --file "$lo"
 	cat "$BATS_TEST_TMPDIR/server.log"
 	! grep -q "buffered" "$BATS_TEST_TMPDIR/server.log"
 	grep -qx "direct_io=1" /run/ubd/0
 	grep -qx "backing_file=$lo" /run/ubd/0
-	[ "$(cat /sys/block/ubdb0/queue/logical_block_size)" = \
+	[ "$(cat /sys/block/${UBD_PFX}b0/queue/logical_block_size)" = \
 	  "$(blockdev --getss "$lo")" ]
-	fio_verify /dev/ubdb0
+	fio_verify /dev/${UBD_PFX}b0
 	kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
-	wait_for 10 test ! -e /dev/ubdb0
+	wait_for 10 test ! -e /dev/${UBD_PFX}b0
 
-	serve_bg /dev/ubdb0 ubd-loop --file "$lo" --buffered
+	serve_bg /dev/${UBD_PFX}b0 ubd-loop --file "$lo" --buffered
 	! grep -q "buffered" "$BATS_TEST_TMPDIR/server.log"
 	grep -qx "direct_io=0" /run/ubd/0
-	fio_verify /dev/ubdb0
+	fio_verify /dev/${UBD_PFX}b0
 	kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
-	wait_for 10 test ! -e /dev/ubdb0
+	wait_for 10 test ! -e /dev/${UBD_PFX}b0
 
 	# an offset O_DIRECT cannot use: buffered, said in one line
-	serve_bg /dev/ubdb0 ubd-loop --file "$lo" --offset 100 --size 64M
+	serve_bg /dev/${UBD_PFX}b0 ubd-loop --file "$lo" --offset 100 --size 64M
 	cat "$BATS_TEST_TMPDIR/server.log"
 	grep -q "offset '100' is not a multiple of its 512-byte direct I/O alignment; using buffered I/O" \
 		"$BATS_TEST_TMPDIR/server.log"
 	grep -qx "direct_io=0" /run/ubd/0
-	fio_verify /dev/ubdb0
+	fio_verify /dev/${UBD_PFX}b0
 }
 
 @test "discard punches holes in the image, write zeroes reads back zeroes" {
 	truncate -s 64M "$IMG"
-	serve_bg /dev/ubdb0 ubd-loop --file "$IMG"
-	[ "$(cat /sys/block/ubdb0/queue/discard_max_bytes)" -gt 0 ]
-	dd if=/dev/urandom of=/dev/ubdb0 bs=1M count=32 oflag=direct status=none
+	serve_bg /dev/${UBD_PFX}b0 ubd-loop --file "$IMG"
+	[ "$(cat /sys/block/${UBD_PFX}b0/queue/discard_max_bytes)" -gt 0 ]
+	dd if=/dev/urandom of=/dev/${UBD_PFX}b0 bs=1M count=32 oflag=direct status=none
 	before=$(blocks "$IMG")
-	blkdiscard -o 0 -l 16M /dev/ubdb0
+	blkdiscard -o 0 -l 16M /dev/${UBD_PFX}b0
 	after=$(blocks "$IMG")
 	echo "blocks: $before -> $after"
 	[ "$after" -le $((before - 16 * 2048)) ]
-	cmp -n 16M /dev/ubdb0 /dev/zero
+	cmp -n 16M /dev/${UBD_PFX}b0 /dev/zero
 
-	blkdiscard -z -o 16M -l 8M /dev/ubdb0
-	dd if=/dev/ubdb0 bs=1M skip=16 count=8 iflag=direct status=none |
+	blkdiscard -z -o 16M -l 8M /dev/${UBD_PFX}b0
+	dd if=/dev/${UBD_PFX}b0 bs=1M skip=16 count=8 iflag=direct status=none |
 		cmp - <(head -c 8M /dev/zero)
 	# the data past the zeroed range is still there
-	dd if=/dev/ubdb0 bs=1M skip=24 count=1 iflag=direct status=none |
+	dd if=/dev/${UBD_PFX}b0 bs=1M skip=24 count=1 iflag=direct status=none |
 		tr -d '\0' | head -c 1 | grep -q .
 }
 
 @test "--offset and --size map the device onto a window of the file" {
 	head -c 8M /dev/zero | tr '\0' 'x' >"$IMG"
-	serve_bg /dev/ubdb0 ubd-loop --file "$IMG" --offset 1M --size 4M
-	[ "$(blockdev --getsize64 /dev/ubdb0)" = 4194304 ]
+	serve_bg /dev/${UBD_PFX}b0 ubd-loop --file "$IMG" --offset 1M --size 4M
+	[ "$(blockdev --getsize64 /dev/${UBD_PFX}b0)" = 4194304 ]
 	head -c 4M /dev/urandom >/tmp/ubd-loop-data.img
-	dd if=/tmp/ubd-loop-data.img of=/dev/ubdb0 bs=1M oflag=direct status=none
+	dd if=/tmp/ubd-loop-data.img of=/dev/${UBD_PFX}b0 bs=1M oflag=direct status=none
 	sync
 	cmp <(dd if="$IMG" bs=1M skip=1 count=4 status=none) /tmp/ubd-loop-data.img
 	# nothing outside the window was touched
@@ -219,11 +224,11 @@ bad_input() {
 	mount -o remount,ro /tmp/ubd-ro
 	bad_input 1 "use --read-only" --file /tmp/ubd-ro/img
 
-	serve_bg /dev/ubdb0 ubd-loop --file /tmp/ubd-ro/img --read-only
-	[ "$(blockdev --getro /dev/ubdb0)" = 1 ]
+	serve_bg /dev/${UBD_PFX}b0 ubd-loop --file /tmp/ubd-ro/img --read-only
+	[ "$(blockdev --getro /dev/${UBD_PFX}b0)" = 1 ]
 	grep -qx "read_only=1" /run/ubd/0
-	! dd if=/dev/zero of=/dev/ubdb0 bs=4k count=1 oflag=direct status=none
-	cmp -n 1M /dev/ubdb0 /dev/zero
+	! dd if=/dev/zero of=/dev/${UBD_PFX}b0 bs=4k count=1 oflag=direct status=none
+	cmp -n 1M /dev/${UBD_PFX}b0 /dev/zero
 }
 
 @test "bad inputs: one line naming the value, the right status, nothing left" {
@@ -258,6 +263,8 @@ bad_input() {
 # carry slab pages, which the driver must copy page-wise (a copy_to_user()
 # of them is a hardened-usercopy BUG).
 @test "ext4 with 1 KiB blocks under concurrent metadata churn and fsync" {
+	ubd_only "a regression test of ubd_drv's copy of slab pages (time budget" \
+		"of the compatibility pass)"
 	truncate -s 128M "$IMG"
 	dev=$(ubd-loop --file "$IMG" --daemon)
 	mkfs.ext4 -q -F -b 1024 "$dev"
@@ -293,10 +300,12 @@ bad_input() {
 }
 
 @test "the README flow: ubdctl add, ubd-loop -n, ext4, ubdctl del, attach again" {
+	ubd_only "time budget of the compatibility pass: 'serves a device made" \
+		"by ubdctl add' and the ext4 test cover it"
 	truncate -s 256M "$IMG"
 	id=$(ubdctl add)
 	dev=$(ubd-loop --file "$IMG" -n "$id" --daemon)
-	[ "$dev" = "/dev/ubdb$id" ]
+	[ "$dev" = "/dev/${UBD_PFX}b$id" ]
 	mkfs.ext4 -q -F "$dev"
 	mkdir -p "$MNT"
 	mount "$dev" "$MNT"
@@ -321,11 +330,11 @@ bad_input() {
 
 @test "NEED_GET_DATA: writes arrive in two steps and verify" {
 	truncate -s 64M "$IMG"
-	serve_bg /dev/ubdb0 ubd-loop --file "$IMG" --need-get-data -q 2
+	serve_bg /dev/${UBD_PFX}b0 ubd-loop --file "$IMG" --need-get-data -q 2
 	ubdctl list -J -O FLAGS 0 | tee "$BATS_TEST_TMPDIR/list.json"
 	jq -e '.ubddevices[0].flags | contains("NEED_GET_DATA")' \
 		"$BATS_TEST_TMPDIR/list.json"
-	fio_verify /dev/ubdb0 --numjobs=2 --offset_increment=32M
+	fio_verify /dev/${UBD_PFX}b0 --numjobs=2 --offset_increment=32M
 }
 
 @test "module unloads cleanly" {

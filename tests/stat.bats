@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # ubd-stat: its figures against known fio workloads and against the
 # block layer's own counters, its output formats, and its errors.
+# ubd-compat: yes (also runs against the kernel's ublk_drv: common.bash)
 
 bats_require_minimum_version 1.5.0
 
@@ -14,9 +15,9 @@ teardown() {
 	ubd_cleanup
 }
 
-# field $1 (1-based, Documentation/block/stat.rst) of /sys/block/ubdb0/stat
+# field $1 (1-based, Documentation/block/stat.rst) of /sys/block/${UBD_PFX}b0/stat
 disk_stat() {
-	awk -v f="$1" '{ print $f }' /sys/block/ubdb0/stat
+	awk -v f="$1" '{ print $f }' /sys/block/${UBD_PFX}b0/stat
 }
 
 now() {
@@ -29,6 +30,7 @@ holds() {
 }
 
 @test "--help prints the usage on stdout and exits 0" {
+	ubd_only "options parsed before any driver is opened: nothing of the ABI"
 	run --separate-stderr ubd-stat --help
 	[ "$status" = 0 ]
 	[ -z "$stderr" ]
@@ -39,6 +41,7 @@ holds() {
 }
 
 @test "bad options: one line naming the value, status 2" {
+	ubd_only "options parsed before any driver is opened: nothing of the ABI"
 	run --separate-stderr ubd-stat -i 0
 	[ "$status" = 2 ]
 	[ "$stderr" = "ubd-stat: interval '0' out of range: must be 0.1..3600 seconds" ]
@@ -87,10 +90,10 @@ holds() {
 @test "the since-start report counts the ios fio did" {
 	local t0 t1 before after json
 	t0=$(now)
-	serve_bg /dev/ubdb0 ubd-null -q 2 -s 256M
+	serve_bg /dev/${UBD_PFX}b0 ubd-null -q 2 -s 256M
 	t1=$(now)
 	before=$(disk_stat 1)
-	fio --name=r --filename=/dev/ubdb0 --rw=randread --bs=4k --direct=1 \
+	fio --name=r --filename=/dev/${UBD_PFX}b0 --rw=randread --bs=4k --direct=1 \
 		--ioengine=psync --size=256M --number_ios=500 \
 		--output="$BATS_TEST_TMPDIR/fio.out"
 	after=$(disk_stat 1)
@@ -101,7 +104,7 @@ holds() {
 	echo "$json"
 	local t2=$(now)
 	[ "$(echo "$json" | jq '.ubdstat | length')" = 1 ]
-	[ "$(echo "$json" | jq -r '.ubdstat[0].device')" = /dev/ubdb0 ]
+	[ "$(echo "$json" | jq -r '.ubdstat[0].device')" = /dev/${UBD_PFX}b0 ]
 	[ "$(echo "$json" | jq '.ubdstat[0].queues')" = 2 ]
 	[ "$(echo "$json" | jq '.ubdstat[0].pid')" = "$SERVER_PID" ]
 	[ "$(echo "$json" | jq -r '.ubdstat[0].state')" = LIVE ]
@@ -122,14 +125,14 @@ holds() {
 }
 
 @test "-i 1 -c 2 -y: r/s follows a 200 IOPS read load, wMB/s stays 0" {
-	serve_bg /dev/ubdb0 ubd-null -s 256M
-	fio --name=r --filename=/dev/ubdb0 --rw=randread --bs=4k --direct=1 \
+	serve_bg /dev/${UBD_PFX}b0 ubd-null -s 256M
+	fio --name=r --filename=/dev/${UBD_PFX}b0 --rw=randread --bs=4k --direct=1 \
 		--ioengine=psync --size=256M --rate_iops=200 --runtime=8 \
 		--time_based --output="$BATS_TEST_TMPDIR/fio.out" &
 	local fio=$! start
 	# wait for the reads to flow, then one more second for the rate
 	start=$(disk_stat 1)
-	wait_for 20 sh -c "[ \$(awk '{ print \$1 }' /sys/block/ubdb0/stat) -gt $((start + 50)) ]"
+	wait_for 20 sh -c "[ \$(awk '{ print \$1 }' /sys/block/${UBD_PFX}b0/stat) -gt $((start + 50)) ]"
 	sleep 1
 
 	local before t0 t1 after
@@ -168,17 +171,17 @@ holds() {
 }
 
 @test "table, -O, -n and --raw" {
-	serve_bg /dev/ubdb0 ubd-null
+	serve_bg /dev/${UBD_PFX}b0 ubd-null
 	run ubd-stat
 	[ "$status" = 0 ]
 	echo "$output"
 	[ "${#lines[@]}" = 2 ]
 	[ "$(echo "${lines[0]}" | xargs)" = "DEVICE r/s w/s rMB/s wMB/s r_await w_await aqu-sz inflight %util" ]
-	[[ "${lines[1]}" == "/dev/ubdb0 "* ]]
+	[[ "${lines[1]}" == "/dev/${UBD_PFX}b0 "* ]]
 
 	run ubd-stat -n --raw -O DEVICE,QUEUES,PID,inflight 0
 	[ "$status" = 0 ]
-	[ "$output" = "/dev/ubdb0 1 $SERVER_PID 0" ]
+	[ "$output" = "/dev/${UBD_PFX}b0 1 $SERVER_PID 0" ]
 
 	run ubd-stat --output-all
 	[ "$status" = 0 ]
@@ -186,7 +189,7 @@ holds() {
 }
 
 @test "SIGINT between reports: exit 0 after a whole report" {
-	serve_bg /dev/ubdb0 ubd-null
+	serve_bg /dev/${UBD_PFX}b0 ubd-null
 	ubd-stat -J -i 0.2 >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	local pid=$! st=0
 	sleep 1.5
@@ -202,12 +205,12 @@ holds() {
 }
 
 @test "-i: a new device shows from the next report; a given one gone: status 1" {
-	serve_bg /dev/ubdb0 ubd-null
+	serve_bg /dev/${UBD_PFX}b0 ubd-null
 	local out=$BATS_TEST_TMPDIR/out st=0 pid
 	ubd-stat -J -O DEVICE,ELAPSED -i 0.5 -c 8 >"$out" &
 	pid=$!
 	sleep 1
-	serve_bg /dev/ubdb1 ubd-null -n 1
+	serve_bg /dev/${UBD_PFX}b1 ubd-null -n 1
 	wait "$pid"
 	cat "$out"
 	[ "$(jq -s '.[0].ubdstat | length' "$out")" = 1 ]
@@ -227,7 +230,7 @@ holds() {
 }
 
 @test "a write error on stdout: status 2" {
-	serve_bg /dev/ubdb0 ubd-null
+	serve_bg /dev/${UBD_PFX}b0 ubd-null
 	run --separate-stderr sh -c 'ubd-stat >/dev/full'
 	[ "$status" = 2 ]
 	[[ "$stderr" == "ubd-stat: write error: No space left on device" ]]

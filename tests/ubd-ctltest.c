@@ -4,7 +4,8 @@
  * libubd's safety rails, for the guest suites.
  *
  *   ubd-ctltest abuse          malformed and out-of-order commands: each
- *                              must get its errno, never a crash (TAP)
+ *                              must get its errno, never a crash (TAP;
+ *                              ubd_drv only)
  *   ubd-ctltest churn N P      P processes adding and deleting N times
  *   ubd-ctltest info ID        one line: state= pid= queues= depth=
  *   ubd-ctltest del ID         DEL_DEV
@@ -17,9 +18,18 @@
  *                              "@nonul" the node's path without its NUL
  *                              and with garbage after; prints "ok" or
  *                              the errno's name
+ *   ubd-ctltest has NAME       exit 0 if the driver has feature NAME (a
+ *                              UBD_F_* name without the prefix, or the
+ *                              command GET_FEATURES, DEL_DEV_ASYNC or
+ *                              GET_DEV_INFO2); else 1 and why on stdout
+ *
+ * The control node is the one libubd picks: $UBD_CONTROL, else
+ * /dev/ubd-control, else /dev/ublk-control.  A driver without GET_FEATURES
+ * (ublk before 6.5) gets the legacy opcodes, like libubd gives it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -37,6 +47,7 @@
 
 static struct io_uring ctrl_ring;
 static int ctrl_fd;
+static bool legacy_ops;		/* the driver knows no ioctl-encoded opcodes */
 
 /* one raw control command; returns the CQE result */
 static int ctrl_raw(unsigned int op, const struct ubd_ctrl_cmd *cmd)
@@ -50,7 +61,7 @@ static int ctrl_raw(unsigned int op, const struct ubd_ctrl_cmd *cmd)
 	memset(sqe, 0, 2 * sizeof(*sqe));
 	sqe->opcode = IORING_OP_URING_CMD;
 	sqe->fd = ctrl_fd;
-	sqe->cmd_op = op;
+	sqe->cmd_op = legacy_ops ? _IOC_NR(op) : op;
 	memcpy(sqe->cmd, cmd, sizeof(*cmd));
 	ret = io_uring_submit(&ctrl_ring);
 	if (ret < 0)
@@ -547,14 +558,162 @@ static int path_cmd(const char *what, unsigned int id, const char *path)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* the UBD_F_* bit called @name, or -1 */
+static int feature_bit(const char *name)
 {
-	ctrl_fd = open(UBD_CONTROL_PATH, O_RDWR);
-	if (ctrl_fd < 0) {
-		perror(UBD_CONTROL_PATH);
+	const char *n;
+	int bit;
+
+	for (bit = 0; bit < 64; bit++) {
+		n = ubd_feature_name(bit);
+		if (n && !strcmp(n, name))
+			return bit;
+	}
+	return -1;
+}
+
+/*
+ * A throwaway device with @flags: the flags the driver granted in @granted.
+ * A driver drops the flags it does not know (ublk 6.1 masks them with its
+ * UBLK_F_ALL), so this answers for drivers without GET_FEATURES.
+ */
+static int probe_add(uint64_t flags, uint64_t *granted, unsigned int *id)
+{
+	struct ubd_ctrl_dev_info info;
+	struct ubd_ctrl_cmd c;
+	int ret;
+
+	memset(&info, 0, sizeof(info));
+	info.dev_id = -1;
+	info.nr_hw_queues = 1;
+	info.queue_depth = 1;
+	info.max_io_buf_bytes = 512 << 10;
+	info.flags = flags;
+	c = cmd_for(-1, &info, sizeof(info));
+	ret = ctrl_raw(UBD_U_CMD_ADD_DEV, &c);
+	if (ret)
+		return ret;
+	*granted = info.flags;
+	*id = info.dev_id;
+	return 0;
+}
+
+/* a command: does a throwaway device's driver know it? */
+static int has_cmd(const char *name, unsigned int op)
+{
+	struct ubd_ctrl_dev_info info;
+	struct ubd_ctrl_cmd c;
+	uint64_t granted;
+	unsigned int id;
+	int ret;
+
+	ret = probe_add(0, &granted, &id);
+	if (ret) {
+		fprintf(stderr, "has %s: ADD_DEV: %s\n", name, strerror(-ret));
 		return 2;
 	}
+	c = cmd_for(id, &info, sizeof(info));
+	ret = ctrl_raw(op, &c);
+	if (ret != 0 || op != UBD_U_CMD_DEL_DEV_ASYNC) {
+		c = cmd_for(id, NULL, 0);
+		ctrl_raw(UBD_U_CMD_DEL_DEV, &c);
+	}
+	if (ret == -EOPNOTSUPP) {
+		printf("%s: EOPNOTSUPP\n", name);
+		return 1;
+	}
+	if (ret) {
+		fprintf(stderr, "has %s: %s\n", name, strerror(-ret));
+		return 2;
+	}
+	return 0;
+}
+
+static int has(const char *name)
+{
+	struct ubd_ctrl_cmd c;
+	uint64_t features = 0, granted;
+	unsigned int id;
+	int bit, ret;
+	bool gf;
+
+	c = cmd_for(0, &features, sizeof(features));
+	gf = !legacy_ops && ctrl_raw(UBD_U_CMD_GET_FEATURES, &c) == 0;
+	if (!strcmp(name, "GET_FEATURES")) {
+		if (gf)
+			return 0;
+		printf("no GET_FEATURES command\n");
+		return 1;
+	}
+	/* commands without a feature flag of their own */
+	if (!strcmp(name, "DEL_DEV_ASYNC"))
+		return legacy_ops ? (printf("no ioctl-encoded opcodes\n"), 1) :
+			has_cmd(name, UBD_U_CMD_DEL_DEV_ASYNC);
+	if (!strcmp(name, "GET_DEV_INFO2"))
+		return has_cmd(name, UBD_U_CMD_GET_DEV_INFO2);
+
+	bit = feature_bit(name);
+	if (bit < 0) {
+		fprintf(stderr, "has: unknown feature '%s'\n", name);
+		return 2;
+	}
+	if (gf) {
+		if (features & (1ULL << bit))
+			return 0;
+		printf("not in GET_FEATURES 0x%llx\n",
+		       (unsigned long long)features);
+		return 1;
+	}
+	/* no GET_FEATURES: what ADD_DEV grants */
+	ret = probe_add(1ULL << bit, &granted, &id);
+	if (ret == -EINVAL || ret == -EOPNOTSUPP || ret == -EPERM) {
+		printf("ADD_DEV with it: %s\n", strerror(-ret));
+		return 1;
+	}
+	if (ret) {
+		fprintf(stderr, "has %s: ADD_DEV: %s\n", name, strerror(-ret));
+		return 2;
+	}
+	c = cmd_for(id, NULL, 0);
+	ctrl_raw(UBD_U_CMD_DEL_DEV, &c);
+	if (granted & (1ULL << bit))
+		return 0;
+	printf("ADD_DEV did not grant it (flags 0x%llx)\n",
+	       (unsigned long long)granted);
+	return 1;
+}
+
+/* the node libubd would open, and whether the driver speaks legacy opcodes */
+static int ctrl_setup(void)
+{
+	const char *path = getenv("UBD_CONTROL");
+	struct ubd_ctrl_cmd c;
+	uint64_t features;
+	int ret;
+
+	if (!path || !*path) {
+		path = UBD_CONTROL_PATH;
+		if (access(path, F_OK) && !access(UBLK_CONTROL_PATH, F_OK))
+			path = UBLK_CONTROL_PATH;
+	}
+	ctrl_fd = open(path, O_RDWR);
+	if (ctrl_fd < 0) {
+		perror(path);
+		return -1;
+	}
 	io_uring_queue_init(4, &ctrl_ring, IORING_SETUP_SQE128);
+	/* as libubd decides it: no GET_FEATURES means legacy opcodes */
+	c = cmd_for(0, &features, sizeof(features));
+	ret = ctrl_raw(UBD_U_CMD_GET_FEATURES, &c);
+	legacy_ops = ret == -EOPNOTSUPP || ret == -EINVAL || ret == -ENODEV ||
+		     (ret == 0 && !(features & UBD_F_CMD_IOCTL_ENCODE));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (ctrl_setup())
+		return 2;
 
 	if (argc == 2 && !strcmp(argv[1], "abuse"))
 		return abuse();
@@ -573,7 +732,9 @@ int main(int argc, char **argv)
 		return add_flags(argv[2]);
 	if (argc == 5 && !strcmp(argv[1], "path"))
 		return path_cmd(argv[2], atoi(argv[3]), argv[4]);
-	fprintf(stderr, "usage: %s abuse | churn N P | info ID | del ID | add-flags HEX | path CMD ID PATH\n",
+	if (argc == 3 && !strcmp(argv[1], "has"))
+		return has(argv[2]);
+	fprintf(stderr, "usage: %s abuse | churn N P | info ID | del ID | add-flags HEX | path CMD ID PATH | has NAME\n",
 		argv[0]);
 	return 2;
 }
