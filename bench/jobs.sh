@@ -17,7 +17,8 @@ else
 	RAMP=${RAMP:-2}
 	DEPTHS=${DEPTHS:-"1 32 64"}
 fi
-# device pairs, in this order: null-q1 null-q2 loop-tmpfs loop-vda
+# device pairs, in this order: null-q1 null-q2 loop-tmpfs loop-vda;
+# nbd-mem (kernel nbd vs ubd-nbd on one nbdkit export) runs when named
 PAIRS=${PAIRS:-"null-q1 null-q2 loop-tmpfs loop-vda"}
 # size of ubd-null and null_blk (GiB), of the loop backing files (MiB), of the
 # virtio disk image (MiB; it holds the ext4 file system of loop-vda)

@@ -11,7 +11,7 @@ UBD_PFX=${UBD_PFX:-ubd}
 UBD_MOD=${UBD_MOD:-ubd_drv}
 export UBD_RUN_DIR=/run/ubd
 
-SERVERS="ubd-null ubd-loop"
+SERVERS="ubd-null ubd-loop ubd-nbd"
 
 ubd_load() {
 	grep -q "^$UBD_MOD " /proc/modules || insmod "$UBD_KO"
