@@ -466,3 +466,43 @@ ssize_t nbd_parse_reply(const uint8_t *buf, size_t avail, size_t max_chunk,
 	}
 	return NBD_STRUCTURED_REPLY_SIZE + clen;
 }
+
+ssize_t nbd_parse_data_header(const uint8_t *buf, size_t avail,
+			      size_t max_chunk,
+			      long (*read_len)(uint64_t handle, void *opaque),
+			      void *opaque, struct nbd_reply *r)
+{
+	uint32_t magic, clen;
+	long plen;
+
+	if (avail < 4)
+		return 0;
+	memset(r, 0, sizeof(*r));
+	magic = get32(buf);
+	if (magic == NBD_SIMPLE_REPLY_MAGIC) {
+		if (avail < NBD_SIMPLE_REPLY_SIZE || get32(buf + 4))
+			return 0;
+		r->handle = get64(buf + 8);
+		r->done = true;
+		plen = read_len(r->handle, opaque);
+		if (plen < 0 || (size_t)plen > max_chunk)
+			return -EPROTO;
+		r->len = plen;
+		return plen ? NBD_SIMPLE_REPLY_SIZE : 0;
+	}
+	if (magic != NBD_STRUCTURED_REPLY_MAGIC ||
+	    avail < NBD_STRUCTURED_REPLY_SIZE + 8 ||
+	    get16(buf + 6) != NBD_REPLY_TYPE_OFFSET_DATA)
+		return 0;
+	r->structured = true;
+	r->done = get16(buf + 4) & NBD_REPLY_FLAG_DONE;
+	r->type = NBD_REPLY_TYPE_OFFSET_DATA;
+	r->handle = get64(buf + 8);
+	clen = get32(buf + 16);
+	if (read_len(r->handle, opaque) < 0 || clen < 8 ||
+	    clen > max_chunk + 64)
+		return -EPROTO;
+	r->offset = get64(buf + 20);
+	r->len = clen - 8;
+	return NBD_STRUCTURED_REPLY_SIZE + 8;
+}

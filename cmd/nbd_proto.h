@@ -132,6 +132,19 @@ ssize_t nbd_parse_reply(const uint8_t *buf, size_t avail, size_t max_chunk,
 			long (*read_len)(uint64_t handle, void *opaque),
 			void *opaque, struct nbd_reply *r);
 
+/*
+ * The header of a reply that carries READ data (a simple reply to a READ,
+ * or an OFFSET_DATA chunk) once the header is whole, the data maybe not:
+ * returns the bytes of the header (16 or 28) with @r filled as by
+ * nbd_parse_reply but for r->data; 0 for other replies or a header cut
+ * short; -EPROTO as nbd_parse_reply.  The data can then be received
+ * straight into its buffer.
+ */
+ssize_t nbd_parse_data_header(const uint8_t *buf, size_t avail,
+			      size_t max_chunk,
+			      long (*read_len)(uint64_t handle, void *opaque),
+			      void *opaque, struct nbd_reply *r);
+
 /* the errno of an NBD error value (the protocol's numbers are Linux's) */
 int nbd_errno(uint32_t err);
 

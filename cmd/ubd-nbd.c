@@ -59,6 +59,8 @@ enum {
 /* requests in one SENDMSG: two iovecs each, under IOV_MAX */
 #define NBD_BATCH_MAX		256
 #define NBD_MAX_ZERO_SECTORS	(UINT32_MAX >> 9)
+/* READ data from this size on is received straight into the io buffer */
+#define NBD_DIRECT_MIN		16384
 
 /* our target ops in the user_data of SQEs */
 enum {
@@ -66,6 +68,7 @@ enum {
 	NBD_OP_SEND,
 	NBD_OP_LTIMEOUT,
 	NBD_OP_TIMER,
+	NBD_OP_RECV_DIRECT,
 };
 
 enum {
@@ -104,6 +107,12 @@ struct nbd_conn {
 
 	uint8_t *rbuf;
 	size_t rlen, rsize;
+
+	/* the rest of a READ's data, being received into its io buffer */
+	uint8_t *dst;
+	size_t dleft;
+	int dtag;
+	bool ddone;		/* the last chunk of that READ */
 
 	unsigned int backoff_ms;
 	unsigned int tries;
@@ -226,6 +235,7 @@ static void conn_closed(struct nbd_queue *nq, struct nbd_conn *c)
 	c->broken = false;
 	c->down = true;
 	c->rlen = 0;
+	c->dleft = 0;
 	c->send_busy = false;
 	c->recv_armed = false;
 	if (nq->t->persist && !ubd_queue_stopping(nq->q)) {
@@ -402,6 +412,19 @@ static long reply_read_len(uint64_t handle, void *opaque)
 	return r->type == NBD_CMD_READ ? (long)r->len : 0;
 }
 
+/* the last reply (or chunk) of a request came */
+static void req_done(struct nbd_queue *nq, struct nbd_conn *c, int tag)
+{
+	struct nbd_req *r = &nq->reqs[tag];
+	int res;
+
+	if (r->error)
+		res = -r->error;
+	else
+		res = r->type == NBD_CMD_FLUSH ? 0 : (int)r->len;
+	req_finish(nq, c, tag, res);
+}
+
 /* one reply or chunk: copy its data, finish the request when done */
 static int handle_reply(struct nbd_queue *nq, struct nbd_conn *c,
 			const struct nbd_reply *rep)
@@ -409,7 +432,6 @@ static int handle_reply(struct nbd_queue *nq, struct nbd_conn *c,
 	int tag = handle_tag(nq, rep->handle);
 	struct nbd_req *r = &nq->reqs[tag];
 	uint8_t *buf = ubd_queue_io_buf(nq->q, tag);
-	int res;
 
 	if (rep->error) {
 		r->error = rep->error;
@@ -428,14 +450,89 @@ static int handle_reply(struct nbd_queue *nq, struct nbd_conn *c,
 		else
 			memset(buf + (rep->offset - r->offset), 0, rep->len);
 	}
-	if (!rep->done)
-		return 0;
-	if (r->error)
-		res = -r->error;
-	else
-		res = r->type == NBD_CMD_FLUSH ? 0 : (int)r->len;
-	req_finish(nq, c, tag, res);
+	if (rep->done)
+		req_done(nq, c, tag);
 	return 0;
+}
+
+static void conn_arm_direct(struct nbd_queue *nq, struct nbd_conn *c)
+{
+	struct io_uring_sqe *sqe = ubd_queue_get_sqe(nq->q);
+
+	if (!sqe) {
+		conn_fail(nq, c, "no SQE");
+		return;
+	}
+	io_uring_prep_recv(sqe, c->fd, c->dst, c->dleft, MSG_WAITALL);
+	sqe->user_data = ubd_tgt_user_data(0, NBD_OP_RECV_DIRECT, c->idx);
+	c->nr_sqes++;
+	c->recv_armed = true;
+}
+
+/*
+ * The reply at @off is not all in the buffer: when it is a large READ's
+ * data, take what came and receive the rest straight into the io buffer,
+ * saving a copy.  True when it did (or failed the connection).
+ */
+static bool conn_start_direct(struct nbd_queue *nq, struct nbd_conn *c,
+			      size_t off)
+{
+	struct reply_ctx x = { nq, c };
+	size_t have = c->rlen - off;
+	struct nbd_reply rep;
+	struct nbd_req *r;
+	uint8_t *dst;
+	ssize_t h;
+	int tag;
+
+	h = nbd_parse_data_header(c->rbuf + off, have, nq->t->max_io,
+				  reply_read_len, &x, &rep);
+	if (h <= 0 || rep.len < NBD_DIRECT_MIN)
+		return false;
+	tag = handle_tag(nq, rep.handle);
+	r = &nq->reqs[tag];
+	dst = ubd_queue_io_buf(nq->q, tag);
+	if (rep.structured) {
+		if (r->type != NBD_CMD_READ || rep.offset < r->offset ||
+		    rep.len > r->len ||
+		    rep.offset - r->offset > r->len - rep.len) {
+			conn_fail(nq, c, "protocol error in a reply");
+			return true;
+		}
+		dst += rep.offset - r->offset;
+	}
+	/* the whole reply is not here, so neither is all its data */
+	have -= h;
+	memcpy(dst, c->rbuf + off + h, have);
+	c->dst = dst + have;
+	c->dleft = rep.len - have;
+	c->dtag = tag;
+	c->ddone = rep.done;
+	c->rlen = 0;
+	conn_arm_direct(nq, c);
+	return true;
+}
+
+static void conn_direct_done(struct nbd_queue *nq, struct nbd_conn *c,
+			     int res)
+{
+	c->recv_armed = false;
+	if (c->broken)
+		return;
+	if (res <= 0) {
+		conn_fail(nq, c, res ? strerror(-res) :
+			  "the server closed the connection");
+		return;
+	}
+	c->dst += res;
+	c->dleft -= res;
+	if (c->dleft) {
+		conn_arm_direct(nq, c);
+		return;
+	}
+	if (c->ddone)
+		req_done(nq, c, c->dtag);
+	conn_arm_recv(nq, c);
 }
 
 static void conn_recv_done(struct nbd_queue *nq, struct nbd_conn *c, int res)
@@ -463,8 +560,11 @@ static void conn_recv_done(struct nbd_queue *nq, struct nbd_conn *c, int res)
 					    nq->t->max_io, reply_read_len,
 					    &x, &rep);
 
-		if (n == 0)
+		if (n == 0) {
+			if (conn_start_direct(nq, c, off))
+				return;
 			break;
+		}
 		if (n < 0 || handle_reply(nq, c, &rep)) {
 			conn_fail(nq, c, "protocol error in a reply");
 			return;
@@ -766,6 +866,9 @@ static void nbd_tgt_io_done(struct ubd_queue *q, int tag,
 	switch (ubd_user_data_op(ud)) {
 	case NBD_OP_RECV:
 		conn_recv_done(nq, c, cqe->res);
+		break;
+	case NBD_OP_RECV_DIRECT:
+		conn_direct_done(nq, c, cqe->res);
 		break;
 	case NBD_OP_SEND:
 		conn_send_done(nq, c, cqe->res);

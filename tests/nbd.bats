@@ -132,6 +132,19 @@ fails_cleanly() {
 	[ -z "$(ubd_ids)" ]
 }
 
+@test "large ios (data received in place): fio verify at 512k, structured and simple replies" {
+	nbdkit_bg 10882 memory 128M
+	serve_bg /dev/${UBD_PFX}b0 ubd-nbd --host 127.0.0.1 --port 10882 -n 0
+	fio_verify /dev/${UBD_PFX}b0 --bs=512k --iodepth=4
+	# the same data through simple replies only
+	serve_bg /dev/${UBD_PFX}b1 ubd-nbd --host 127.0.0.1 --port 10882 -n 1 --no-structured
+	cmp -n 32M /dev/${UBD_PFX}b0 /dev/${UBD_PFX}b1
+	dd if=/dev/${UBD_PFX}b1 of=/tmp/ubd-nbd-b1 bs=512k count=64 iflag=direct status=none
+	dd if=/dev/${UBD_PFX}b0 of=/tmp/ubd-nbd-b0 bs=512k count=64 iflag=direct status=none
+	cmp /tmp/ubd-nbd-b0 /tmp/ubd-nbd-b1
+	fio_verify /dev/${UBD_PFX}b1 --bs=256k --iodepth=8
+}
+
 @test "nbdkit file: mkfs, mount, write, umount, fsck; the data is in the file" {
 	truncate -s 128M "$IMG"
 	nbdkit_bg 10875 file "$IMG"

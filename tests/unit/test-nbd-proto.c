@@ -385,11 +385,53 @@ static void test_replies(void)
 	     "a chunk larger than the largest io is a protocol error");
 }
 
+/* headers of data replies, for receiving the data in place */
+static void test_data_header(void)
+{
+	struct buf b = { .len = 0 };
+	struct nbd_reply r;
+	ssize_t n;
+
+	b32(&b, NBD_SIMPLE_REPLY_MAGIC);
+	b32(&b, 0);
+	b64(&b, 7);
+	b.len += 100;		/* of 4096 data bytes */
+	n = nbd_parse_data_header(b.b, b.len, 1 << 20, lens, NULL, &r);
+	t_ok(n == 16 && r.len == 4096 && r.done && r.handle == 7,
+	     "data header of a simple READ reply cut short: %zd", n);
+	t_ok(nbd_parse_data_header(b.b, 15, 1 << 20, lens, NULL, &r) == 0,
+	     "a simple header cut short: wait");
+
+	b.len = 0;
+	b32(&b, NBD_SIMPLE_REPLY_MAGIC);
+	b32(&b, 0);
+	b64(&b, 9);
+	t_ok(nbd_parse_data_header(b.b, b.len, 1 << 20, lens, NULL, &r) == 0,
+	     "a reply to a WRITE carries no data");
+
+	b.len = 0;
+	b32(&b, NBD_STRUCTURED_REPLY_MAGIC);
+	b16(&b, NBD_REPLY_FLAG_DONE);
+	b16(&b, NBD_REPLY_TYPE_OFFSET_DATA);
+	b64(&b, 7);
+	b32(&b, 8 + 4096);
+	b64(&b, 12345);
+	n = nbd_parse_data_header(b.b, b.len, 1 << 20, lens, NULL, &r);
+	t_ok(n == 28 && r.structured && r.done && r.offset == 12345 &&
+	     r.len == 4096, "data header of an OFFSET_DATA chunk: %zd", n);
+	t_ok(nbd_parse_data_header(b.b, 27, 1 << 20, lens, NULL, &r) == 0,
+	     "an OFFSET_DATA header cut short: wait");
+	b.b[7] = NBD_REPLY_TYPE_OFFSET_HOLE;
+	t_ok(nbd_parse_data_header(b.b, b.len, 1 << 20, lens, NULL, &r) == 0,
+	     "a hole chunk carries no data");
+}
+
 int main(void)
 {
 	test_go();
 	test_errors();
 	test_export_name();
 	test_replies();
+	test_data_header();
 	return t_done();
 }
