@@ -15,6 +15,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/jobs.sh"
 UBD_NULL=$ROOT/cmd/ubd-null
 UBD_LOOP=$ROOT/cmd/ubd-loop
+UBD_NBD=$ROOT/cmd/ubd-nbd
+NBD_PORT=10809
+NBDKIT_PID=""
 UBDCTL=$ROOT/cmd/ubdctl
 W=/tmp/bench
 mkdir -p "$W"
@@ -115,6 +118,22 @@ pair_up() { # $1 = pair; sets KDEV/KDESC/KDIO UDEV/UPID/UDESC/UDIO
 		UDESC="ubd-loop -d $DEPTH, file on tmpfs"
 		start_ubd "$UBD_LOOP" --file "$W/loop.img" -d "$DEPTH" || return 1
 		;;
+	nbd-mem)
+		# one nbdkit export, served by both clients at once
+		ip link set lo up 2>/dev/null
+		nbdkit -f -i 127.0.0.1 -p "$NBD_PORT" -P "$W/nbdkit.pid" memory "${NULL_GB}G" \
+			2>"$W/nbdkit.err" &
+		for q in $(seq 100); do [ -s "$W/nbdkit.pid" ] && break; sleep 0.2; done
+		NBDKIT_PID=$(cat "$W/nbdkit.pid" 2>/dev/null)
+		[ -n "$NBDKIT_PID" ] || { note "nbdkit did not start: $(cat "$W/nbdkit.err")"; return 1; }
+		modprobe nbd nbds_max=2 || { note "modprobe nbd failed"; return 1; }
+		nbd-client 127.0.0.1 "$NBD_PORT" /dev/nbd0 >"$W/nbd-client.out" 2>&1 ||
+			{ note "nbd-client failed: $(cat "$W/nbd-client.out")"; return 1; }
+		KDEV=/dev/nbd0
+		KDESC="nbd-client, 1 connection (kernel nbd), nbdkit memory ${NULL_GB}G on 127.0.0.1"
+		UDESC="ubd-nbd -q 1 -d $DEPTH, the same nbdkit export"
+		start_ubd "$UBD_NBD" --host 127.0.0.1 --port "$NBD_PORT" -q 1 -d "$DEPTH" || return 1
+		;;
 	loop-vda)
 		if ! mountpoint -q "$VDA_MNT"; then
 			[ -b /dev/vda ] || { note "no /dev/vda"; return 1; }
@@ -139,7 +158,14 @@ pair_down() {
 	case $KDEV in
 	/dev/nullb*) rmmod null_blk 2>/dev/null || { sleep 1; rmmod null_blk; } || note "rmmod null_blk failed" ;;
 	/dev/loop*) losetup -d "$KDEV" || note "losetup -d $KDEV failed" ;;
+	/dev/nbd*) nbd-client -d "$KDEV" >/dev/null 2>&1 || note "nbd-client -d $KDEV failed" ;;
 	esac
+	if [ -n "$NBDKIT_PID" ]; then
+		kill "$NBDKIT_PID" 2>/dev/null
+		wait "$NBDKIT_PID" 2>/dev/null
+		NBDKIT_PID=""
+		rm -f "$W/nbdkit.pid"
+	fi
 	KDEV=""
 }
 

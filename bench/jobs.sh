@@ -20,7 +20,8 @@ fi
 # device pairs, in this order: null-q1 null-q1-ngd null-q1-uc null-q2
 # loop-tmpfs loop-vda.  null-qN-ngd and null-qN-uc are ubd-null in its other
 # data-path modes (--need-get-data, --user-copy), against null_blk again;
-# they run MODE_JOBS only.
+# they run MODE_JOBS only.  nbd-mem (kernel nbd vs ubd-nbd on one nbdkit
+# export) runs when named.
 PAIRS=${PAIRS:-"null-q1 null-q1-ngd null-q1-uc null-q2 loop-tmpfs loop-vda"}
 # size of ubd-null and null_blk (GiB), of the loop backing files (MiB), of the
 # virtio disk image (MiB; it holds the ext4 file system of loop-vda)

@@ -85,6 +85,8 @@ struct ubd_dev {
 	pthread_cond_t cond;
 	unsigned int nr_started;	/* queues that fetched or failed */
 	unsigned int nr_exited;		/* queue threads that ended */
+	/* a signal asked us to stop: ubd_queue_stopping() says so */
+	bool stop_requested;
 	struct ubd_queue **queues;
 };
 

@@ -61,6 +61,12 @@ void *ubd_queue_io_buf(const struct ubd_queue *q, int tag)
 	return q->bufs + (size_t)tag * q->dev->info.max_io_buf_bytes;
 }
 
+bool ubd_queue_stopping(const struct ubd_queue *q)
+{
+	return q->stopping ||
+	       __atomic_load_n(&q->dev->stop_requested, __ATOMIC_RELAXED);
+}
+
 void ubd_queue_set_data(struct ubd_queue *q, void *data)
 {
 	q->tgt_data = data;

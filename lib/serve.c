@@ -648,6 +648,9 @@ int ubd_serve(const struct ubd_tgt_ops *ops, const struct ubd_dev_opts *opts,
 	sig = wait_for_end(dev, &set);
 	if (sig) {
 		ubd_info("%s: stopping on %s\n", blkdev, strsignal(sig));
+		/* before STOP_DEV, which waits for ios a target may hold */
+		__atomic_store_n(&dev->stop_requested, true,
+				 __ATOMIC_RELAXED);
 		ret = 0;
 	} else {
 		/* someone else stopped, deleted or quiesced it */

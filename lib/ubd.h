@@ -234,6 +234,14 @@ void *ubd_queue_io_buf(const struct ubd_queue *q, int tag);
 struct io_uring_sqe *ubd_queue_get_sqe(struct ubd_queue *q);
 /* finish io @tag with @res (bytes done or -errno) */
 void ubd_complete_io(struct ubd_queue *q, int tag, int res);
+/*
+ * True once the queue winds down: the driver aborted its commands (the
+ * device is being stopped or deleted) or the server was asked to stop by a
+ * signal.  A target that keeps SQEs armed with no io behind them (a
+ * standing recv on a socket, a retry timer) must let them end when it sees
+ * this, or the queue never finishes; ios it holds must then be completed.
+ */
+bool ubd_queue_stopping(const struct ubd_queue *q);
 /* per-queue private pointer of the target */
 void ubd_queue_set_data(struct ubd_queue *q, void *data);
 void *ubd_queue_data(const struct ubd_queue *q);

@@ -61,7 +61,7 @@ require_feature() {
 	esac
 }
 
-SERVERS="ubd-null ubd-loop"
+SERVERS="ubd-null ubd-loop ubd-nbd"
 
 ubd_load() {
 	grep -q "^$UBD_MOD " /proc/modules || insmod "$UBD_KO"

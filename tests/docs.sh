@@ -7,7 +7,7 @@
 srcdir=${UBD_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 builddir=${UBD_BUILDDIR:-$srcdir}
 
-TOOLS="ubdctl ubd-loop ubd-null ubd-stat"
+TOOLS="ubdctl ubd-loop ubd-nbd ubd-null ubd-stat"
 # ubdctl: the commands whose own --help lists their options
 UBDCTL_CMDS="add del list features"
 SECTIONS=("NAME" "SYNOPSIS" "DESCRIPTION" "OPTIONS" "EXIT STATUS"
