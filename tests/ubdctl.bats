@@ -117,7 +117,11 @@ LIVE 4" ]
 	run ubdctl features -J
 	[ "$status" -eq 0 ]
 	jq -e '.features | index("NEED_GET_DATA")' <<<"$output"
-	[ "$(jq '.mask' <<<"$output")" -eq $(( (1 << 1) | (1 << 2) | (1 << 5) | (1 << 6) )) ]
+	# COMP_IN_TASK, NEED_GET_DATA, USER_RECOVERY(_REISSUE), UNPRIVILEGED_DEV,
+	# CMD_IOCTL_ENCODE, USER_COPY, USER_RECOVERY_FAIL_IO, UPDATE_SIZE, QUIESCE
+	[ "$(jq '.mask' <<<"$output")" -eq $(( (1 << 1) | (1 << 2) | (1 << 3) |
+		(1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 9) | (1 << 10) |
+		(1 << 12) )) ]
 }
 
 @test "features on a driver without GET_FEATURES: status 2, one line saying so" {
