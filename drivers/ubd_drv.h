@@ -237,6 +237,7 @@ int ubd_del_dev(struct ubd_device *ub, bool wait);
 int ubd_start_dev(struct ubd_device *ub, pid_t pid);
 void ubd_stop_dev(struct ubd_device *ub);
 int ubd_wait_ready(struct ubd_device *ub);
+void ubd_reset_queues(struct ubd_device *ub);
 void ubd_queue_affinity(struct ubd_device *ub, int q_id, struct cpumask *mask);
 
 /* ubd_recovery.c: a device that outlives its server */

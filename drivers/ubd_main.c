@@ -524,6 +524,23 @@ out_unlock:
 	return ret;
 }
 
+/*
+ * Abort every parked command and forget the server of every queue, so that
+ * a new server can fetch.  Called with ub->mutex held, when no request is
+ * with the server.
+ */
+void ubd_reset_queues(struct ubd_device *ub)
+{
+	int i;
+
+	for (i = 0; i < ub->info.nr_hw_queues; i++)
+		ubd_cancel_queue(ub, ub->queues[i]);
+	spin_lock(&ub->lock);
+	ub->nr_queues_ready = 0;
+	reinit_completion(&ub->ready);
+	spin_unlock(&ub->lock);
+}
+
 /**
  * ubd_stop_dev - remove /dev/ubdbN and abort the server's parked commands
  * @ub: the device
@@ -535,7 +552,6 @@ out_unlock:
 void ubd_stop_dev(struct ubd_device *ub)
 {
 	struct gendisk *disk;
-	int i;
 
 	mutex_lock(&ub->mutex);
 	disk = ub->disk;
@@ -550,12 +566,7 @@ void ubd_stop_dev(struct ubd_device *ub)
 		WRITE_ONCE(ub->monitor_on, false);
 	}
 	/* no request exists any more: only parked commands are left */
-	for (i = 0; i < ub->info.nr_hw_queues; i++)
-		ubd_cancel_queue(ub, ub->queues[i]);
-	spin_lock(&ub->lock);
-	ub->nr_queues_ready = 0;
-	reinit_completion(&ub->ready);
-	spin_unlock(&ub->lock);
+	ubd_reset_queues(ub);
 	WRITE_ONCE(ub->fail_io, false);
 	WRITE_ONCE(ub->force_abort, false);
 	mutex_unlock(&ub->mutex);

@@ -119,7 +119,6 @@ void ubd_abort_recovery(struct ubd_device *ub)
 int ubd_start_recovery(struct ubd_device *ub)
 {
 	int ret = 0;
-	int i;
 
 	if (!ubd_can_recover(ub))
 		return -EINVAL;
@@ -135,12 +134,7 @@ int ubd_start_recovery(struct ubd_device *ub)
 		ret = -EBUSY;
 		goto out_unlock;
 	}
-	for (i = 0; i < ub->info.nr_hw_queues; i++)
-		ubd_cancel_queue(ub, ub->queues[i]);
-	spin_lock(&ub->lock);
-	ub->nr_queues_ready = 0;
-	reinit_completion(&ub->ready);
-	spin_unlock(&ub->lock);
+	ubd_reset_queues(ub);
 out_unlock:
 	mutex_unlock(&ub->mutex);
 	return ret;

@@ -132,3 +132,36 @@ serve_bg() {
 		return 1
 	}
 }
+
+# fio randwrite with crc32c verification on $1, every byte written read
+# back and checked; more fio options after it (they override)
+fio_verify() {
+	local dev=$1; shift
+	fio --name=verify --filename="$dev" --ioengine=io_uring --direct=1 \
+		--rw=randwrite --bs=4k --iodepth=16 --size=32M \
+		--verify=crc32c --verify_fatal=1 --do_verify=1 \
+		--verify_state_save=0 --output-format=json \
+		--output="$BATS_TEST_TMPDIR/fio.json" "$@"
+	# fio warns about several writers (the jobs' ranges do not overlap)
+	# in the same file, before the JSON
+	sed -i -n '/^{/,$p' "$BATS_TEST_TMPDIR/fio.json"
+	jq -c '[.jobs[] | {error, w: .write.io_bytes, r: .read.io_bytes}]' \
+		"$BATS_TEST_TMPDIR/fio.json"
+	jq -e '[.jobs[] | .error == 0 and .read.io_bytes == .write.io_bytes
+		and .write.io_bytes > 0] | all' "$BATS_TEST_TMPDIR/fio.json"
+}
+
+# A tool run that must fail cleanly: status $2, one stderr line naming
+# $3, no device, no server and no state file left behind.
+#   run_fails ubd-loop 2 "size '1x'" --file img --size 1x
+run_fails() {
+	local tool=$1 want=$2 what=$3; shift 3
+	run --separate-stderr "$tool" "$@"
+	echo "status=$status stderr=$stderr"
+	[ "$status" = "$want" ]
+	[ "$(printf '%s\n' "$stderr" | wc -l)" = 1 ]
+	[[ "$stderr" == "$tool: "*"$what"* ]]
+	[ -z "$(ubd_ids)" ]
+	! pgrep -x "$tool" >/dev/null
+	[ -z "$(ls /run/ubd 2>/dev/null)" ]
+}

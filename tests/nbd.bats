@@ -53,33 +53,10 @@ nbdkit_bg() {
 	}
 }
 
-# fio writes then verifies every block with crc32c; no error, all verified
-fio_verify() {
-	local dev=$1; shift
-	fio --name=verify --filename="$dev" --ioengine=io_uring --direct=1 \
-		--rw=randwrite --bs=4k --iodepth=16 --size=32M \
-		--verify=crc32c --verify_fatal=1 --do_verify=1 \
-		--verify_state_save=0 --output-format=json \
-		--output="$BATS_TEST_TMPDIR/fio.json" "$@"
-	sed -i -n '/^{/,$p' "$BATS_TEST_TMPDIR/fio.json"
-	jq -c '[.jobs[] | {error, w: .write.io_bytes, r: .read.io_bytes}]' \
-		"$BATS_TEST_TMPDIR/fio.json"
-	jq -e '[.jobs[] | .error == 0 and .read.io_bytes == .write.io_bytes
-		and .write.io_bytes > 0] | all' "$BATS_TEST_TMPDIR/fio.json"
-}
-
 # a command line or a server that fails: status $1, one stderr line
 # containing $2, nothing left behind
 fails_cleanly() {
-	local want=$1 what=$2; shift 2
-	run --separate-stderr ubd-nbd "$@"
-	echo "status=$status stderr=$stderr"
-	[ "$status" = "$want" ]
-	[ "$(printf '%s\n' "$stderr" | wc -l)" = 1 ]
-	[[ "$stderr" == "ubd-nbd: "*"$what"* ]]
-	[ -z "$(ubd_ids)" ]
-	no_nbd_server
-	[ -z "$(ls /run/ubd 2>/dev/null)" ]
+	run_fails ubd-nbd "$@"
 }
 
 @test "bad command lines: one line naming the value, exit 2" {

@@ -31,21 +31,6 @@ has_user_copy() {
 		"$BATS_TEST_TMPDIR/list.json"
 }
 
-# fio randrw with crc32c verification on $1; more fio options after it
-fio_verify() {
-	local dev=$1; shift
-	fio --name=verify --filename="$dev" --ioengine=io_uring \
-		--rw=randrw --bs=4k --iodepth=16 --size=32M \
-		--verify=crc32c --verify_fatal=1 --do_verify=1 \
-		--verify_state_save=0 --output-format=json \
-		--output="$BATS_TEST_TMPDIR/fio.json" "$@"
-	sed -i -n '/^{/,$p' "$BATS_TEST_TMPDIR/fio.json"
-	jq -c '[.jobs[] | {error, w: .write.io_bytes, r: .read.io_bytes}]' \
-		"$BATS_TEST_TMPDIR/fio.json"
-	jq -e '[.jobs[] | .error == 0 and .write.io_bytes > 0 and
-		.read.io_bytes > 0] | all' "$BATS_TEST_TMPDIR/fio.json"
-}
-
 @test "ubd-uctest: bad pread/pwrite get their errno, copies race a failing io" {
 	run "$UCTEST"
 	echo "$output"
