@@ -65,9 +65,7 @@ static int ubd_validate_dev_info(const struct ubd_ctrl_cmd *h,
 /* recovery is none, R, R|REISSUE or R|FAIL_IO; QUIESCE needs R */
 static int ubd_validate_recovery_flags(u64 flags)
 {
-	u64 mode = flags & (UBD_F_USER_RECOVERY |
-			    UBD_F_USER_RECOVERY_REISSUE |
-			    UBD_F_USER_RECOVERY_FAIL_IO);
+	u64 mode = flags & UBD_F_RECOVERY_ALL;
 
 	if (mode && mode != UBD_F_USER_RECOVERY &&
 	    mode != (UBD_F_USER_RECOVERY | UBD_F_USER_RECOVERY_REISSUE) &&
