@@ -17,9 +17,17 @@ struct null_tgt {
 	uint64_t size;
 };
 
-/* per queue: how many bytes of each tag's buffer a WRITE has dirtied */
+/*
+ * Per queue, per tag: how many bytes at the start of the tag's buffer are
+ * zeroes in pages of their own.  The buffers are untouched anonymous
+ * memory, where every page is the shared zero page: reading it is free,
+ * but the driver, to copy a READ's data from it, must pin it, and pinning
+ * the zero page takes the slow GUP path (mmap lock, VMA walk) on every io.
+ * So a READ first writes its zeroes once, and again only after a WRITE's
+ * data landed there.
+ */
 struct null_queue {
-	uint32_t dirty[UBD_MAX_QUEUE_DEPTH];
+	uint32_t zeroed[UBD_MAX_QUEUE_DEPTH];
 };
 
 static int null_init_tgt(struct ubd_dev *dev, struct ubd_params *p)
@@ -55,20 +63,14 @@ static int null_queue_io(struct ubd_queue *q, int tag,
 
 	switch (ubdsrv_get_op(iod)) {
 	case UBD_IO_OP_READ:
-		/*
-		 * The buffers are anonymous memory, zero until the driver
-		 * copies a WRITE into one: zero only what a WRITE dirtied,
-		 * so that reads cost no memset.
-		 */
-		if (nq->dirty[tag]) {
-			memset(ubd_queue_io_buf(q, tag), 0, nq->dirty[tag]);
-			nq->dirty[tag] = 0;
+		if (nq->zeroed[tag] < bytes) {
+			memset(ubd_queue_io_buf(q, tag), 0, bytes);
+			nq->zeroed[tag] = bytes;
 		}
 		ubd_complete_io(q, tag, bytes);
 		return 0;
 	case UBD_IO_OP_WRITE:
-		if (bytes > nq->dirty[tag])
-			nq->dirty[tag] = bytes;
+		nq->zeroed[tag] = 0;
 		ubd_complete_io(q, tag, bytes);
 		return 0;
 	case UBD_IO_OP_FLUSH:

@@ -259,6 +259,9 @@ extern const struct blk_mq_ops ubd_mq_ops;
 extern const struct file_operations ubd_ch_fops;
 extern const struct block_device_operations ubd_bdev_fops;
 void ubd_abort_queue(struct ubd_device *ub, struct ubd_queue *ubq);
+/* ubd_copy.c */
+size_t ubd_copy_rq_iter(struct request *req, unsigned int off, size_t len,
+			struct iov_iter *iter);
 void ubd_fail_owned_ios(struct ubd_device *ub, struct ubd_queue *ubq);
 void ubd_cancel_queue(struct ubd_device *ub, struct ubd_queue *ubq);
 

@@ -19,9 +19,7 @@
 
 #include <linux/capability.h>
 #include <linux/cred.h>
-#include <linux/highmem.h>
 #include <linux/uio.h>
-#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
 #include <linux/sched/task.h>
@@ -35,53 +33,6 @@ static struct request *ubd_tag_to_rq(struct ubd_queue *ubq, unsigned int tag)
 static bool ubd_rq_has_data(const struct request *req)
 {
 	return req_op(req) == REQ_OP_READ || req_op(req) == REQ_OP_WRITE;
-}
-
-/*
- * Copies between the request's pages and the server's buffer go through an
- * iov_iter, page by page.  Not copy_to_user() on a kmapped address: bio
- * pages may be slab memory (jbd2's 1 KiB frozen buffers, for one), and
- * hardened usercopy rightly refuses to copy a slab object that has no
- * usercopy whitelist to user space -- a kernel BUG.  Page copies are not
- * object copies and are not checked that way.
- */
-
-/*
- * Copy @len bytes from byte @off of the request's data to @iter (a WRITE's
- * data going to the server) or from @iter (a READ's data coming back).
- * Returns the bytes copied: fewer when the server's memory faults.
- */
-static size_t ubd_copy_rq_iter(struct request *req, unsigned int off,
-			       size_t len, struct iov_iter *iter)
-{
-	bool to_server = iov_iter_rw(iter) == ITER_DEST;
-	struct req_iterator rq_iter;
-	struct bio_vec bv;
-	size_t done = 0;
-
-	rq_for_each_segment(bv, req, rq_iter) {
-		size_t n, copied;
-
-		if (done == len)
-			break;
-		if (off >= bv.bv_len) {
-			off -= bv.bv_len;
-			continue;
-		}
-		n = min_t(size_t, bv.bv_len - off, len - done);
-		if (to_server)
-			copied = copy_page_to_iter(bv.bv_page,
-						   bv.bv_offset + off, n, iter);
-		else
-			copied = copy_page_from_iter(bv.bv_page,
-						     bv.bv_offset + off, n,
-						     iter);
-		done += copied;
-		if (copied != n)
-			break;
-		off = 0;
-	}
-	return done;
 }
 
 /* the bio pages of a WRITE -> the server's buffer */
@@ -572,17 +523,26 @@ static int ubd_commit_and_fetch(struct ubd_queue *ubq, struct ubd_io *io,
 	struct request *req;
 	int res = uc->result;
 
-	if (user_copy ? uc->addr : !uc->addr)
+	req = ubd_tag_to_rq(ubq, tag);
+	/*
+	 * The buffer holds a READ's data and the next WRITE's, unless
+	 * NEED_GET_DATA names one for that.  (The op is checked before the
+	 * claim below, as in ublk: a request the server does not hold fails
+	 * that claim whatever its op was.)
+	 */
+	if (user_copy ? uc->addr :
+	    !uc->addr && (!(ubq->ub->info.flags & UBD_F_NEED_GET_DATA) ||
+			  req_op(req) == REQ_OP_READ))
 		return -EINVAL;
 	/* claim the request: from now on the abort path leaves it to us */
 	if (!test_and_clear_bit(UBD_IO_OWNED, &io->flags))
 		return -EINVAL;
 	clear_bit(UBD_IO_NEED_DATA, &io->flags);
 
-	req = ubd_tag_to_rq(ubq, tag);
+	/* as in ublk: a READ's data is in the buffer this command names */
 	if (req_op(req) == REQ_OP_READ && res > 0 && !user_copy) {
 		res = min_t(unsigned int, res, blk_rq_bytes(req));
-		if (ubd_copy_server_to_rq(req, io->addr, res))
+		if (ubd_copy_server_to_rq(req, uc->addr, res))
 			res = -EFAULT;
 	}
 	/* re-arm first: once the request ends its tag may come back */
