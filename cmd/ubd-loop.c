@@ -15,10 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 
 #include "loop_io.h"
 #include "tgt_common.h"
@@ -26,6 +29,7 @@
 enum {
 	OPT_FILE = OPT_TGT_FIRST,
 	OPT_BUFFERED,
+	OPT_NO_MMAP,
 	OPT_OFFSET,
 	OPT_SIZE,
 };
@@ -41,6 +45,7 @@ struct loop_tgt {
 	const char *offset_arg;		/* as typed, for errors; NULL: none */
 	const char *size_arg;
 	bool buffered;
+	bool no_mmap;
 	bool read_only;
 
 	/* found by loop_open() */
@@ -53,6 +58,10 @@ struct loop_tgt {
 	bool discard;
 	unsigned int discard_granularity;
 	uint64_t max_discard_sectors;
+	/* a file in RAM, mapped shared: bytes 0 to map_len (see loop_map) */
+	char *map;
+	uint64_t map_len;
+	size_t page;
 
 	/* one per tag of every queue: [q_id * depth + tag] */
 	struct loop_io *ios;
@@ -220,6 +229,40 @@ static int loop_set_size(struct loop_tgt *t, uint64_t total)
 	return 0;
 }
 
+/*
+ * A file in RAM (tmpfs, ramfs) is served through a shared mapping of it:
+ * the driver copies each READ's and WRITE's data straight between the
+ * request and the file's pages (the io_data op), and the server moves no
+ * data at all.  Through read(2) and write(2) every byte would be copied
+ * twice, and io_uring hands tmpfs writes to its worker threads, since
+ * tmpfs cannot promise not to block.  Measured in the TCG test guest,
+ * 4 KiB randwrite QD32 against the kernel's loop on the same file: 0.28 x
+ * through io_uring.  The driver must be told where a WRITE's data goes
+ * before it copies it, so the device needs NEED_GET_DATA (or user copy).
+ */
+static bool in_ram(int fd)
+{
+	struct statfs sfs;
+
+	return !fstatfs(fd, &sfs) &&
+	       (sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC);
+}
+
+static void loop_map(struct loop_tgt *t)
+{
+	int prot = PROT_READ | (t->read_only ? 0 : PROT_WRITE);
+	void *p;
+
+	if (t->is_blkdev || t->direct || t->no_mmap || !in_ram(t->file.fd))
+		return;
+	t->page = sysconf(_SC_PAGESIZE);
+	t->map_len = t->offset + t->size;
+	p = mmap(NULL, t->map_len, prot, MAP_SHARED, t->file.fd, 0);
+	/* not a reason to fail: read(2) and write(2) still work */
+	if (p != MAP_FAILED)
+		t->map = p;
+}
+
 /* open and size the backing store; 0 or -errno, having said why */
 static int loop_open(struct loop_tgt *t)
 {
@@ -272,10 +315,12 @@ static int loop_open(struct loop_tgt *t)
 	ret = loop_set_size(t, total);
 	if (ret)
 		goto out_close;
+	loop_map(t);
 	/* only once it is sure to be served: an error stays one line */
 	if (why)
-		fprintf(stderr, "%s: '%s': %s; using buffered I/O\n",
-			program_invocation_short_name, t->path, why);
+		fprintf(stderr, "%s: '%s': %s; using buffered I/O%s\n",
+			program_invocation_short_name, t->path, why,
+			t->map ? " through a shared mapping" : "");
 	return 0;
 
 out_close:
@@ -359,6 +404,59 @@ static void loop_deinit_tgt(struct ubd_dev *dev)
 	t->ios = NULL;
 }
 
+/*
+ * Are the pages of [@p, @p + @len) of the mapping in the page cache?  A
+ * read fault on a hole of a tmpfs file allocates a page there, where
+ * read(2) returns zeroes and allocates nothing: without this, every probe
+ * of a sparse image (blkid's, after each close) would fill it in.
+ */
+static bool loop_map_present(const struct loop_tgt *t, const char *p,
+			     uint64_t len)
+{
+	uintptr_t start = (uintptr_t)p & ~(uintptr_t)(t->page - 1);
+	uintptr_t end = (uintptr_t)p + len;
+	unsigned char vec[64];
+
+	while (start < end) {
+		size_t n = (end - start + t->page - 1) / t->page, i;
+
+		if (n > sizeof(vec))
+			n = sizeof(vec);
+		if (mincore((void *)start, n * t->page, vec))
+			return false;
+		for (i = 0; i < n; i++)
+			if (!(vec[i] & 1))
+				return false;
+		start += n * t->page;
+	}
+	return true;
+}
+
+/*
+ * A mapped file: the data of a READ or WRITE within the mapping is there,
+ * but a READ of a hole (or of a page swapped out) takes read(2)
+ */
+static void *loop_io_data(struct ubd_queue *q, int tag,
+			  const struct ubd_io_desc *iod)
+{
+	struct loop_tgt *t = ubd_dev_tgt_data(ubd_queue_dev(q));
+	uint64_t pos = (uint64_t)iod->start_sector << 9;
+	uint64_t len = (uint64_t)iod->nr_sectors << 9;
+	uint8_t op = ubdsrv_get_op(iod);
+
+	(void)tag;
+	if (!t->map || (op != UBD_IO_OP_READ && op != UBD_IO_OP_WRITE))
+		return NULL;
+	/* the device may have grown past the mapping: read(2) there */
+	if (iod->start_sector >= t->map_len >> 9 ||
+	    t->offset + pos + len > t->map_len)
+		return NULL;
+	if (op == UBD_IO_OP_READ &&
+	    !loop_map_present(t, t->map + t->offset + pos, len))
+		return NULL;
+	return t->map + t->offset + pos;
+}
+
 static int loop_init_queue(struct ubd_queue *q)
 {
 	struct loop_tgt *t = ubd_dev_tgt_data(ubd_queue_dev(q));
@@ -385,9 +483,19 @@ static int loop_queue_io(struct ubd_queue *q, int tag,
 {
 	struct loop_tgt *t = ubd_dev_tgt_data(ubd_queue_dev(q));
 	struct loop_io *io = (struct loop_io *)ubd_queue_data(q) + tag;
+	void *data = ubd_queue_io_data(q, tag);
 	int ret;
 
-	ret = loop_io_init(io, &t->file, iod, ubd_queue_io_buf(q, tag));
+	/*
+	 * Mapped: the driver has copied a WRITE's data into the file, and
+	 * copies a READ's out of it when we commit.  FUA and durability mean
+	 * nothing for a file in RAM.
+	 */
+	if (data != ubd_queue_io_buf(q, tag)) {
+		ubd_complete_io(q, tag, iod->nr_sectors << 9);
+		return 0;
+	}
+	ret = loop_io_init(io, &t->file, iod, data);
 	if (ret)
 		return ret;
 	return loop_queue_step(q, tag, io);
@@ -416,6 +524,7 @@ static const struct ubd_tgt_ops loop_tgt_ops = {
 	.init_queue	= loop_init_queue,
 	.queue_io	= loop_queue_io,
 	.tgt_io_done	= loop_tgt_io_done,
+	.io_data	= loop_io_data,
 	/* one step of an io is in flight at a time */
 	.max_sqes_per_io = 1,
 };
@@ -431,7 +540,8 @@ static void usage(void)
 	      "     --file <file>      the image file or block device to serve\n"
 	      "     --offset <size>    start at this byte of <file> (default 0)\n"
 	      "     --size <size>      device size (default: the rest of <file>)\n"
-	      "     --buffered         use the page cache, not O_DIRECT\n", out);
+	      "     --buffered         use the page cache, not O_DIRECT\n"
+	      "     --no-mmap          a file in RAM: use read/write, not a mapping\n", out);
 	tgt_common_usage(out);
 	fprintf(out, "\nFor more details see %s(8).\n",
 		program_invocation_short_name);
@@ -444,6 +554,7 @@ int main(int argc, char **argv)
 		{ "offset",	required_argument, NULL, OPT_OFFSET },
 		{ "size",	required_argument, NULL, OPT_SIZE },
 		{ "buffered",	no_argument,	   NULL, OPT_BUFFERED },
+		{ "no-mmap",	no_argument,	   NULL, OPT_NO_MMAP },
 		TGT_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -475,6 +586,9 @@ int main(int argc, char **argv)
 		case OPT_BUFFERED:
 			t.buffered = true;
 			break;
+		case OPT_NO_MMAP:
+			t.no_mmap = true;
+			break;
 		default:
 			tgt_errtryhelp();
 		}
@@ -488,7 +602,12 @@ int main(int argc, char **argv)
 
 	if (loop_open(&t))
 		return TGT_EXIT_FAILURE;
+	/* the mapping needs to place a WRITE's data (see loop_map) */
+	if (t.map && !opts.user_copy)
+		opts.need_get_data = true;
 	ret = ubd_serve(&loop_tgt_ops, &opts, &t);
+	if (t.map)
+		munmap(t.map, t.map_len);
 	close(t.file.fd);
 	return ret ? TGT_EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -39,6 +39,7 @@ struct ubd_io {
 	/* user copy: the COMMIT is linked behind the WRITE of the data */
 	bool commit_linked;
 	int copy_err;		/* ... and that WRITE failed with this */
+	void *data;		/* its data: ops->io_data or the buffer */
 };
 
 struct ubd_queue {
@@ -78,6 +79,8 @@ struct ubd_dev {
 	uint64_t store_sectors;		/* the target's size, last we looked */
 	/* UBD_F_USER_COPY: data moves by pread/pwrite SQEs on char_fd */
 	bool user_copy;
+	/* ops->io_data may place data: NEED_GET_DATA or USER_COPY */
+	bool io_data_ok;
 	unsigned int io_op_fetch, io_op_commit, io_op_get_data;
 
 	pthread_t main_thread;		/* gets SIGUSR1 when a queue ends */

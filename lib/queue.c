@@ -61,6 +61,11 @@ void *ubd_queue_io_buf(const struct ubd_queue *q, int tag)
 	return q->bufs + (size_t)tag * q->dev->info.max_io_buf_bytes;
 }
 
+void *ubd_queue_io_data(const struct ubd_queue *q, int tag)
+{
+	return q->ios[tag].data ?: ubd_queue_io_buf(q, tag);
+}
+
 bool ubd_queue_stopping(const struct ubd_queue *q)
 {
 	return q->stopping ||
@@ -99,9 +104,12 @@ struct io_uring_sqe *ubd_queue_get_sqe(struct ubd_queue *q)
 	return sqe;
 }
 
-/* queue one io command for @tag; the char dev is fixed file 0 */
+/*
+ * queue one io command for @tag; the char dev is fixed file 0.  @addr: the
+ * buffer of a READ's data and of the next io's (see commit_io())
+ */
 static int queue_io_cmd(struct ubd_queue *q, unsigned int op, int tag,
-			int result)
+			int result, void *addr)
 {
 	struct io_uring_sqe *sqe = queue_get_sqe(q);
 	struct ubd_io_cmd *cmd;
@@ -117,16 +125,23 @@ static int queue_io_cmd(struct ubd_queue *q, unsigned int op, int tag,
 	cmd->tag = tag;
 	cmd->result = result;
 	/* with user copy the driver wants no buffer */
-	cmd->addr = q->dev->user_copy ? 0 :
-		    (uintptr_t)ubd_queue_io_buf(q, tag);
+	cmd->addr = q->dev->user_copy ? 0 : (uintptr_t)addr;
 	q->nr_waiting++;
 	q->ios[tag].state = IO_WAITING;
 	return 0;
 }
 
+/*
+ * The driver copies a READ's data from the buffer the COMMIT names, which
+ * is also where the next io's WRITE data goes in plain copy mode: the tag's
+ * buffer, unless io_data placed this READ (never in plain copy mode).
+ */
 static void commit_io(struct ubd_queue *q, int tag, int res)
 {
-	if (queue_io_cmd(q, q->dev->io_op_commit, tag, res)) {
+	void *addr = ubd_queue_io_data(q, tag);
+
+	q->ios[tag].data = NULL;
+	if (queue_io_cmd(q, q->dev->io_op_commit, tag, res, addr)) {
 		ubd_err("queue %d: no SQE to commit tag %d\n", q->q_id, tag);
 		q->error = -EBUSY;
 		q->stopping = true;
@@ -146,7 +161,7 @@ static int user_copy_queue(struct ubd_queue *q, int tag, bool in,
 	if (!sqe)
 		return -EBUSY;
 	io_uring_prep_rw(in ? IORING_OP_READ : IORING_OP_WRITE, sqe, 0,
-			 ubd_queue_io_buf(q, tag), len,
+			 ubd_queue_io_data(q, tag), len,
 			 ubdsrv_user_copy_pos(q->q_id, tag, 0));
 	sqe->flags = IOSQE_FIXED_FILE | flags;
 	sqe->user_data = UBD_USER_COPY_IO | tag;
@@ -265,7 +280,9 @@ static void user_copy_done(struct ubd_queue *q, int tag, int res)
 	io->copy_err = res < 0 ? res : -EIO;
 }
 
-static void handle_driver_cqe(struct ubd_queue *q, int tag, int res)
+/* @got_data: the CQE answers our NEED_GET_DATA, not a new io */
+static void handle_driver_cqe(struct ubd_queue *q, int tag, int res,
+			      bool got_data)
 {
 	struct ubd_io *io = &q->ios[tag];
 
@@ -282,6 +299,14 @@ static void handle_driver_cqe(struct ubd_queue *q, int tag, int res)
 		q->stopping = true;
 		return;
 	}
+	if (got_data && res == -EFAULT && io->data) {
+		/* io_data's place faulted (a mapped file cut short) */
+		io->data = NULL;
+		if (queue_io_cmd(q, q->dev->io_op_get_data, tag, 0,
+				 ubd_queue_io_buf(q, tag)))
+			q->stopping = true;
+		return;
+	}
 	if (res < 0) {
 		/* the driver refused a command: a library or target bug */
 		if (!q->error)
@@ -292,8 +317,12 @@ static void handle_driver_cqe(struct ubd_queue *q, int tag, int res)
 		q->stopping = true;
 		return;
 	}
+	/* a new io: where its data goes */
+	if (!got_data && q->dev->io_data_ok)
+		io->data = q->dev->ops->io_data(q, tag, &q->descs[tag]);
 	if (res == UBD_IO_RES_NEED_GET_DATA) {
-		if (queue_io_cmd(q, q->dev->io_op_get_data, tag, 0))
+		if (queue_io_cmd(q, q->dev->io_op_get_data, tag, 0,
+				 ubd_queue_io_data(q, tag)))
 			q->stopping = true;
 		return;
 	}
@@ -331,7 +360,8 @@ static void handle_cqe(struct ubd_queue *q, const struct io_uring_cqe *cqe)
 		fault_timer_done(q, tag);
 		return;
 	}
-	handle_driver_cqe(q, tag, cqe->res);
+	handle_driver_cqe(q, tag, cqe->res,
+			  (ud >> 16 & 0xff) == (q->dev->io_op_get_data & 0xff));
 }
 
 static bool queue_done(const struct ubd_queue *q)
@@ -395,6 +425,28 @@ static void queue_thread_exit(struct ubd_queue *q)
 	pthread_kill(dev->main_thread, SIGUSR1);
 }
 
+/*
+ * The ring belongs to the queue thread alone (SINGLE_ISSUER), so its task
+ * work can wait for the thread's next io_uring_enter (DEFER_TASKRUN): a
+ * new request then costs its submitter an append to a list and, only when
+ * this thread sleeps, a wake-up -- never a signal or an IPI to interrupt
+ * it while it works.  Kernels before 6.1 refuse the flags: plain ring.
+ */
+static int queue_init_ring(struct ubd_queue *q, unsigned int entries)
+{
+	struct io_uring_params p = {
+		.flags = IORING_SETUP_SINGLE_ISSUER |
+			 IORING_SETUP_DEFER_TASKRUN |
+			 IORING_SETUP_COOP_TASKRUN,
+	};
+	int ret;
+
+	ret = io_uring_queue_init_params(entries, &q->ring, &p);
+	if (ret != -EINVAL)
+		return ret;
+	return io_uring_queue_init(entries, &q->ring, 0);
+}
+
 static int queue_setup_ring(struct ubd_queue *q)
 {
 	struct ubd_dev *dev = q->dev;
@@ -403,7 +455,7 @@ static int queue_setup_ring(struct ubd_queue *q)
 	unsigned int entries = q->depth * (1 + per_io + dev->user_copy);
 	int ret;
 
-	ret = io_uring_queue_init(entries, &q->ring, 0);
+	ret = queue_init_ring(q, entries);
 	if (ret) {
 		ubd_err("queue %d: io_uring_queue_init(%u): %s\n", q->q_id,
 			entries, ubd_strerror(ret));
@@ -441,7 +493,8 @@ static int queue_fetch_all(struct ubd_queue *q)
 	int ret;
 
 	for (tag = 0; tag < q->depth; tag++) {
-		ret = queue_io_cmd(q, q->dev->io_op_fetch, tag, -1);
+		ret = queue_io_cmd(q, q->dev->io_op_fetch, tag, -1,
+				   ubd_queue_io_buf(q, tag));
 		if (ret)
 			return ret;
 	}

@@ -379,6 +379,9 @@ static int start_queues(struct ubd_dev *dev)
 	dev->queues = calloc(n, sizeof(*dev->queues));
 	if (!dev->queues)
 		return -ENOMEM;
+	dev->io_data_ok = dev->ops->io_data &&
+			  (dev->user_copy ||
+			   (dev->info.flags & UBD_F_NEED_GET_DATA));
 	for (i = 0; i < n; i++) {
 		ret = ubd_queue_create(dev, i, &dev->queues[i]);
 		if (ret) {

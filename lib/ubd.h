@@ -149,7 +149,20 @@ struct ubd_tgt_ops {
 	 * UPDATE_SIZE; it never shrinks it.  0 or -errno.  Optional.
 	 */
 	int (*get_size)(struct ubd_dev *dev, uint64_t *sectors);
-	void *reserved[3];
+
+	/*
+	 * queue: where the data of a new io @iod lives, when the target has
+	 * it in memory of its own (a shared mapping of a file in RAM): the
+	 * driver then copies it straight between the request and there, and
+	 * queue_io finds a WRITE's data already in place and owes a READ's
+	 * nothing (see ubd_queue_io_data()).  NULL: the tag's buffer.  Asked
+	 * only when the device has NEED_GET_DATA or USER_COPY, since in the
+	 * driver's plain copy mode a WRITE's data reaches the tag's buffer
+	 * before the server sees the io.  Optional.
+	 */
+	void *(*io_data)(struct ubd_queue *q, int tag,
+			 const struct ubd_io_desc *iod);
+	void *reserved[2];
 };
 
 /*
@@ -230,6 +243,11 @@ int ubd_queue_id(const struct ubd_queue *q);
 struct io_uring *ubd_queue_ring(struct ubd_queue *q);
 /* the buffer of io @tag (max_io_buf_bytes long) */
 void *ubd_queue_io_buf(const struct ubd_queue *q, int tag);
+/*
+ * where the data of the io @tag now in the target is: what the io_data
+ * op said, or the tag's buffer
+ */
+void *ubd_queue_io_data(const struct ubd_queue *q, int tag);
 /* a free SQE of the queue's ring; submits pending ones if it must */
 struct io_uring_sqe *ubd_queue_get_sqe(struct ubd_queue *q);
 /* finish io @tag with @res (bytes done or -errno) */

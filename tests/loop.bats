@@ -112,6 +112,65 @@ bad_input() {
 	[ "$(grep -c . "$BATS_TEST_TMPDIR/server.log")" -le 2 ]
 }
 
+# the data of a file in RAM moves through a shared mapping (io_data)
+has_flag() { # FLAG: does device 0 have it?
+	ubdctl list -J -O FLAGS 0 | jq -e --arg f "$1" \
+		'.ubddevices[0].flags | contains($f)' >/dev/null
+}
+
+@test "a tmpfs image is served through a shared mapping, --no-mmap without" {
+	[ "$(stat -f -c %T /tmp)" = tmpfs ] || skip "/tmp is not tmpfs"
+	truncate -s 64M "$IMG"
+	serve_bg /dev/${UBD_PFX}b0 ubd-loop --file "$IMG" -q 2
+	grep -q "through a shared mapping" "$BATS_TEST_TMPDIR/server.log" ||
+		skip "tmpfs has O_DIRECT here (Linux 6.6+)"
+	# the mapping needs the driver to ask where a WRITE's data goes
+	has_flag NEED_GET_DATA
+	fio_verify /dev/${UBD_PFX}b0 --numjobs=2 --offset_increment=32M
+	# what the device wrote is in the file, at once: no cache between
+	printf 'mapped-%0505d' 7 | dd of=/dev/${UBD_PFX}b0 bs=512 seek=9 \
+		oflag=direct conv=notrunc status=none
+	[ "$(dd if="$IMG" bs=512 skip=9 count=1 status=none | head -c 12)" = \
+		"mapped-00000" ]
+	# ... and what is written to the file, the device reads
+	printf 'file-%0507d' 3 | dd of="$IMG" bs=512 seek=11 conv=notrunc \
+		status=none
+	[ "$(dd if=/dev/${UBD_PFX}b0 bs=512 skip=11 count=1 iflag=direct \
+		status=none | head -c 10)" = "file-00000" ]
+	kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
+	wait_for 10 test ! -e /dev/${UBD_PFX}b0
+
+	serve_bg /dev/${UBD_PFX}b0 ubd-loop --file "$IMG" --no-mmap
+	! grep -q "shared mapping" "$BATS_TEST_TMPDIR/server.log"
+	! has_flag NEED_GET_DATA
+	fio_verify /dev/${UBD_PFX}b0
+}
+
+@test "a mapped tmpfs image with --user-copy, --offset, and grown past the mapping" {
+	ubd_only "the compatibility pass has no user copy on 6.1"
+	[ "$(stat -f -c %T /tmp)" = tmpfs ] || skip "/tmp is not tmpfs"
+	truncate -s 72M "$IMG"
+	serve_bg /dev/${UBD_PFX}b0 ubd-loop --file "$IMG" --user-copy \
+		--offset 8M
+	grep -q "through a shared mapping" "$BATS_TEST_TMPDIR/server.log" ||
+		skip "tmpfs has O_DIRECT here (Linux 6.6+)"
+	! has_flag NEED_GET_DATA
+	fio_verify /dev/${UBD_PFX}b0
+	printf 'offset-%0505d' 1 | dd of=/dev/${UBD_PFX}b0 bs=512 seek=2 \
+		oflag=direct conv=notrunc status=none
+	[ "$(dd if="$IMG" bs=1M skip=8 status=none | dd bs=512 skip=2 \
+		count=1 status=none | head -c 12)" = "offset-00000" ]
+	# the file grows; the device follows, past the end of the mapping
+	truncate -s 136M "$IMG"
+	size_is() { [ "$(blockdev --getsize64 /dev/${UBD_PFX}b0)" = "$1" ]; }
+	wait_for 10 size_is $((128 << 20))
+	fio_verify /dev/${UBD_PFX}b0 --offset=60M --size=8M
+	printf 'grown-%0506d' 2 | dd of=/dev/${UBD_PFX}b0 bs=1M seek=100 \
+		oflag=direct conv=notrunc status=none
+	[ "$(dd if="$IMG" bs=1M skip=108 count=1 status=none | head -c 11)" = \
+		"grown-00000" ]
+}
+
 @test "fio crc32c verify passes with 1 queue and with several" {
 	truncate -s 128M "$IMG"
 	serve_bg /dev/${UBD_PFX}b0 ubd-loop --file "$IMG"
