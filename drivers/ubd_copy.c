@@ -51,7 +51,8 @@ static void ubd_copy_release(struct ubd_copy_pages *cp)
 			set_page_dirty_lock(page);
 		put_page(page);
 	}
-	cp->nr = cp->idx = 0;
+	cp->nr = 0;
+	cp->idx = 0;
 	cp->left = 0;
 }
 
