@@ -87,6 +87,10 @@ void loop_io_prep(const struct loop_file *f, const struct loop_io *io,
 					io->pos, io->len);
 		break;
 	}
+	if (f->registered) {
+		sqe->fd = f->slot;
+		sqe->flags |= IOSQE_FIXED_FILE;
+	}
 }
 
 /* READ/WRITE moved @n bytes (or failed): finished? */

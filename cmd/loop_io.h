@@ -18,6 +18,9 @@
 struct loop_file {
 	int fd;
 	uint64_t offset;	/* byte of the file where sector 0 lives */
+	/* fd is in the ring's file table too, at slot: SQEs name that */
+	bool registered;
+	unsigned int slot;
 };
 
 /* which fallocate a DISCARD or WRITE_ZEROES is at */

@@ -66,6 +66,13 @@ struct loop_tgt {
 	/* one per tag of every queue: [q_id * depth + tag] */
 	struct loop_io *ios;
 	unsigned int depth;
+	struct loop_queue *queues;	/* [q_id] */
+};
+
+/* what a queue thread works with */
+struct loop_queue {
+	struct loop_file file;	/* the store, as this queue's ring names it */
+	struct loop_io *ios;	/* [tag] */
 };
 
 static bool is_power_of_2(uint64_t n)
@@ -338,8 +345,14 @@ static int loop_init_tgt(struct ubd_dev *dev, struct ubd_params *p)
 
 	t->depth = info->queue_depth;
 	t->ios = calloc(n, sizeof(*t->ios));
-	if (!t->ios)
+	t->queues = calloc(info->nr_hw_queues, sizeof(*t->queues));
+	if (!t->ios || !t->queues) {
+		free(t->ios);
+		free(t->queues);
+		t->ios = NULL;
+		t->queues = NULL;
 		return -ENOMEM;
+	}
 
 	p->basic.logical_bs_shift = ilog2(t->lbs);
 	p->basic.physical_bs_shift = ilog2(t->pbs);
@@ -401,7 +414,9 @@ static void loop_deinit_tgt(struct ubd_dev *dev)
 	struct loop_tgt *t = ubd_dev_tgt_data(dev);
 
 	free(t->ios);
+	free(t->queues);
 	t->ios = NULL;
+	t->queues = NULL;
 }
 
 /*
@@ -460,20 +475,36 @@ static void *loop_io_data(struct ubd_queue *q, int tag,
 static int loop_init_queue(struct ubd_queue *q)
 {
 	struct loop_tgt *t = ubd_dev_tgt_data(ubd_queue_dev(q));
+	int q_id = ubd_queue_id(q);
+	struct loop_queue *lq = &t->queues[q_id];
+	int slot;
 
-	ubd_queue_set_data(q, t->ios + (size_t)ubd_queue_id(q) * t->depth);
+	lq->file = t->file;
+	lq->ios = t->ios + (size_t)q_id * t->depth;
+	/*
+	 * A registered file saves a lookup and a reference count per I/O.
+	 * Measured on ext4 on the guest's virtio disk, 4k randread QD32,
+	 * 2 boots of 3-4 rounds, median IOPS: 17.4k and 18.0k plain, 19.4k
+	 * and 18.9k registered (kernel loop: 19.9k in the second boot).
+	 */
+	slot = ubd_queue_register_file(q, t->file.fd);
+	if (slot >= 0) {
+		lq->file.registered = true;
+		lq->file.slot = slot;
+	}
+	ubd_queue_set_data(q, lq);
 	return 0;
 }
 
 /* queue the next SQE of @tag's io */
 static int loop_queue_step(struct ubd_queue *q, int tag, struct loop_io *io)
 {
-	struct loop_tgt *t = ubd_dev_tgt_data(ubd_queue_dev(q));
+	struct loop_queue *lq = ubd_queue_data(q);
 	struct io_uring_sqe *sqe = ubd_queue_get_sqe(q);
 
 	if (!sqe)
 		return -EBUSY;
-	loop_io_prep(&t->file, io, sqe);
+	loop_io_prep(&lq->file, io, sqe);
 	sqe->user_data = ubd_tgt_user_data(tag, io->op, 0);
 	return 0;
 }
@@ -481,8 +512,8 @@ static int loop_queue_step(struct ubd_queue *q, int tag, struct loop_io *io)
 static int loop_queue_io(struct ubd_queue *q, int tag,
 			 const struct ubd_io_desc *iod)
 {
-	struct loop_tgt *t = ubd_dev_tgt_data(ubd_queue_dev(q));
-	struct loop_io *io = (struct loop_io *)ubd_queue_data(q) + tag;
+	struct loop_queue *lq = ubd_queue_data(q);
+	struct loop_io *io = &lq->ios[tag];
 	void *data = ubd_queue_io_data(q, tag);
 	int ret;
 
@@ -495,7 +526,7 @@ static int loop_queue_io(struct ubd_queue *q, int tag,
 		ubd_complete_io(q, tag, iod->nr_sectors << 9);
 		return 0;
 	}
-	ret = loop_io_init(io, &t->file, iod, data);
+	ret = loop_io_init(io, &lq->file, iod, data);
 	if (ret)
 		return ret;
 	return loop_queue_step(q, tag, io);
@@ -504,7 +535,8 @@ static int loop_queue_io(struct ubd_queue *q, int tag,
 static void loop_tgt_io_done(struct ubd_queue *q, int tag,
 			     const struct io_uring_cqe *cqe)
 {
-	struct loop_io *io = (struct loop_io *)ubd_queue_data(q) + tag;
+	struct loop_queue *lq = ubd_queue_data(q);
+	struct loop_io *io = &lq->ios[tag];
 	int res, ret;
 
 	if (!loop_io_complete(io, cqe->res, &res)) {

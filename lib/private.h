@@ -42,6 +42,9 @@ struct ubd_io {
 	void *data;		/* its data: ops->io_data or the buffer */
 };
 
+/* the char dev and up to 7 files of the target (ubd_queue_register_file) */
+#define UBD_QUEUE_FILES	8
+
 struct ubd_queue {
 	struct ubd_dev *dev;
 	int q_id;
@@ -58,6 +61,8 @@ struct ubd_queue {
 	struct __kernel_timespec fault_delay;
 	unsigned int nr_fault_timers;	/* delay timers in the ring */
 	unsigned int nr_copies;		/* user-copy SQEs not yet completed */
+	unsigned int nr_files;		/* slots of the file table in use */
+	unsigned int nr_files_max;	/* its size: 1, or UBD_QUEUE_FILES */
 	bool fault_exit;		/* die like a crashed thread */
 	bool ring_left;			/* ... leaving its ring to be closed */
 	int error;			/* why the thread ended, -errno */

@@ -447,6 +447,43 @@ static int queue_init_ring(struct ubd_queue *q, unsigned int entries)
 	return io_uring_queue_init(entries, &q->ring, 0);
 }
 
+/*
+ * The ring's file table: the char dev in slot 0, the rest empty for the
+ * target's own files (ubd_queue_register_file()).
+ */
+static int queue_register_file_table(struct ubd_queue *q)
+{
+	int fds[UBD_QUEUE_FILES];
+	unsigned int i;
+	int ret;
+
+	fds[0] = q->dev->char_fd;
+	for (i = 1; i < UBD_QUEUE_FILES; i++)
+		fds[i] = -1;
+	ret = io_uring_register_files(&q->ring, fds, UBD_QUEUE_FILES);
+	/* kernels before 5.12 refuse empty slots: the char dev alone then */
+	if (ret == -EBADF)
+		ret = io_uring_register_files(&q->ring, fds, 1);
+	else if (!ret)
+		q->nr_files_max = UBD_QUEUE_FILES;
+	q->nr_files = 1;
+	return ret;
+}
+
+int ubd_queue_register_file(struct ubd_queue *q, int fd)
+{
+	int ret;
+
+	if (q->nr_files >= q->nr_files_max)
+		return -ENOSPC;
+	ret = io_uring_register_files_update(&q->ring, q->nr_files, &fd, 1);
+	if (ret < 0)
+		return ret;
+	if (ret != 1)
+		return -EIO;
+	return q->nr_files++;
+}
+
 static int queue_setup_ring(struct ubd_queue *q)
 {
 	struct ubd_dev *dev = q->dev;
@@ -461,7 +498,7 @@ static int queue_setup_ring(struct ubd_queue *q)
 			entries, ubd_strerror(ret));
 		return ret;
 	}
-	ret = io_uring_register_files(&q->ring, &dev->char_fd, 1);
+	ret = queue_register_file_table(q);
 	if (ret) {
 		ubd_err("queue %d: register files: %s\n", q->q_id,
 			ubd_strerror(ret));

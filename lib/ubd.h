@@ -248,6 +248,13 @@ void *ubd_queue_io_buf(const struct ubd_queue *q, int tag);
  * op said, or the tag's buffer
  */
 void *ubd_queue_io_data(const struct ubd_queue *q, int tag);
+/*
+ * Register @fd in the file table of the queue's ring, for SQEs with
+ * IOSQE_FIXED_FILE: saves the file lookup and reference of every I/O.  The
+ * slot number, or -errno (-ENOSPC: the table is full or the kernel has no
+ * sparse tables).  Call it from init_queue.
+ */
+int ubd_queue_register_file(struct ubd_queue *q, int fd);
 /* a free SQE of the queue's ring; submits pending ones if it must */
 struct io_uring_sqe *ubd_queue_get_sqe(struct ubd_queue *q);
 /* finish io @tag with @res (bytes done or -errno) */
