@@ -523,7 +523,15 @@ static int ubd_commit_and_fetch(struct ubd_queue *ubq, struct ubd_io *io,
 	struct request *req;
 	int res = uc->result;
 
+	/*
+	 * Only a request the server holds may be looked at: a tag never
+	 * used has none (the fuzzer's COMMIT of such a tag hit a NULL req).
+	 */
+	if (!test_bit(UBD_IO_OWNED, &io->flags))
+		return -EINVAL;
 	req = ubd_tag_to_rq(ubq, tag);
+	if (unlikely(!req))
+		return -EINVAL;
 	/*
 	 * The buffer holds a READ's data and the next WRITE's, unless
 	 * NEED_GET_DATA names one for that.  (The op is checked before the

@@ -87,17 +87,24 @@ static struct ubd_ctrl_cmd cmd_for(unsigned int dev_id, void *addr,
 	return c;
 }
 
-static int add_dev(struct ubd_ctrl_dev_info *info, unsigned int id,
-		   int queues, int depth)
+static int add_dev_flags(struct ubd_ctrl_dev_info *info, unsigned int id,
+			 int queues, int depth, uint64_t flags)
 {
 	struct ubd_ctrl_cmd c;
 
 	memset(info, 0, sizeof(*info));
+	info->flags = flags;
 	info->dev_id = id;
 	info->nr_hw_queues = queues;
 	info->queue_depth = depth;
 	c = cmd_for(id, info, sizeof(*info));
 	return ctrl_raw(UBD_U_CMD_ADD_DEV, &c);
+}
+
+static int add_dev(struct ubd_ctrl_dev_info *info, unsigned int id,
+		   int queues, int depth)
+{
+	return add_dev_flags(info, id, queues, depth, 0);
 }
 
 static int del_dev(unsigned int id)
@@ -318,6 +325,10 @@ static void abuse_char(unsigned int id, const struct ubd_ctrl_dev_info *info)
 	       "legacy FETCH parks");
 	expect(io_cmd(&ring, UBD_U_IO_COMMIT_AND_FETCH_REQ, 0, 0,
 		      (uintptr_t)buf, 0), -EINVAL, "COMMIT with no request");
+	/* with NEED_GET_DATA and no buffer, the driver looked at the op of
+	 * a request that does not exist (found by the fuzzer) */
+	expect(io_cmd(&ring, UBD_U_IO_COMMIT_AND_FETCH_REQ, 0, 1, 0, 0),
+	       -EINVAL, "COMMIT with no request and no buffer");
 
 	/* START with queue 1 unfetched waits; a signal must end the wait */
 	signal(SIGALRM, on_alarm);
@@ -385,7 +396,9 @@ static int abuse(void)
 
 	abuse_add();
 
-	expect(add_dev(&info, -1, 2, 4), 0, "ADD 2 queues depth 4");
+	/* NEED_GET_DATA: a COMMIT may then carry no buffer (see abuse_char) */
+	expect(add_dev_flags(&info, -1, 2, 4, UBD_F_NEED_GET_DATA), 0,
+	       "ADD 2 queues depth 4");
 	id = info.dev_id;
 	t_ok(info.flags & UBD_F_CMD_IOCTL_ENCODE, "ADD granted ioctl encoding");
 	expect(add_dev(&info, id, 1, 4), -EEXIST, "ADD the same id: EEXIST");
