@@ -19,7 +19,9 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -550,11 +552,35 @@ static int queue_fetch_all(struct ubd_queue *q)
 	return 0;
 }
 
+/*
+ * A pinned thread shares its CPUs with the applications that submit there.
+ * As SCHED_OTHER, each request it is woken for preempts the submitter at
+ * once: one request per wake-up, two context switches each.  SCHED_BATCH
+ * never preempts on wake-up, so the submitter goes on queueing until it
+ * blocks or its tick ends, and the thread then takes all of it in one turn.
+ * Measured in the TCG guest, ubd-null's queue thread on fio's CPU, 4k
+ * randread QD32: 6.1k-6.9k IOPS as SCHED_OTHER, 28.5k-35.5k as SCHED_BATCH.
+ * A floating thread moves to an idle CPU instead, and is left alone.
+ */
+static void queue_thread_sched(struct ubd_queue *q)
+{
+	struct sched_param param = { 0 };
+	char name[16];
+
+	snprintf(name, sizeof(name), "ubd%u-q%d", q->dev->info.dev_id, q->q_id);
+	pthread_setname_np(pthread_self(), name);
+	if (q->dev->opts.pin_queues &&
+	    sched_setscheduler(0, SCHED_BATCH, &param))
+		ubd_info("queue %d: SCHED_BATCH: %s\n", q->q_id,
+			 ubd_strerror(-errno));
+}
+
 static void *queue_thread(void *arg)
 {
 	struct ubd_queue *q = arg;
 	int ret;
 
+	queue_thread_sched(q);
 	ret = queue_setup_ring(q);
 	if (ret) {
 		q->error = ret;

@@ -61,6 +61,29 @@ CTLTEST=$UBD_CTLTEST
 	[ "$(ls /sys/block/${UBD_PFX}b1/mq | wc -l)" = 4 ]
 }
 
+@test "queue threads are named; --pin-queues pins them to their queue's CPUs as SCHED_BATCH" {
+	local q tid
+	serve_bg /dev/${UBD_PFX}b0 ubd-null -q 2 -s 64M
+	for q in 0 1; do
+		tid=$(grep -lx "ubd0-q$q" /proc/$SERVER_PID/task/*/comm | cut -d/ -f5)
+		[ -n "$tid" ]
+		chrt -p "$tid" | grep -q SCHED_OTHER
+		# where the main thread may run: anywhere
+		[ "$(taskset -c -p "$tid" | cut -d: -f2)" = "$(taskset -c -p "$SERVER_PID" | cut -d: -f2)" ]
+	done
+	kill "$SERVER_PID"; wait "$SERVER_PID"
+
+	serve_bg /dev/${UBD_PFX}b0 ubd-null -q 2 -s 64M --pin-queues
+	for q in 0 1; do
+		tid=$(grep -lx "ubd0-q$q" /proc/$SERVER_PID/task/*/comm | cut -d/ -f5)
+		chrt -p "$tid"
+		chrt -p "$tid" | grep -q SCHED_BATCH
+		taskset -c -p "$tid"
+		# the CPUs blk-mq sends to this queue
+		taskset -c -p "$tid" | grep -q ": $(cat /sys/block/${UBD_PFX}b0/mq/$q/cpu_list | tr -d ' ')$"
+	done
+}
+
 @test "SIGTERM stops the server with status 0 and removes the device" {
 	serve_bg /dev/${UBD_PFX}b0 ubd-null
 	kill -TERM "$SERVER_PID"
