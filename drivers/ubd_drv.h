@@ -87,7 +87,8 @@ enum {
 /*
  * One tag.  Between queue_rq taking the parked command (clearing ACTIVE) and
  * the task work delivering the request (setting OWNED) neither bit is set:
- * the batch it is in owns both the command and the request then.
+ * it is on ubq->batch, and the task work that empties that owns both the
+ * command and the request then.
  */
 struct ubd_io {
 	unsigned long		flags;
@@ -101,10 +102,8 @@ struct ubd_io {
 	refcount_t		ref;
 	int			res;	/* bytes done or -errno, for the end */
 	struct io_uring_cmd	*cmd;
-	/* on ubq->batch while queue_rq gathers a batch */
+	/* on ubq->batch from queue_rq until a task work delivers it */
 	struct llist_node	node;
-	/* the leader of a batch: the rest of it, delivered by its task work */
-	struct llist_node	*batch;
 };
 
 struct ubd_queue {
@@ -124,7 +123,7 @@ struct ubd_queue {
 	 */
 	struct task_struct	*daemon;
 	unsigned int		nr_io_ready;	/* protected by ub->lock */
-	/* ios taken by queue_rq, not yet handed to a task work */
+	/* ios taken by queue_rq, not yet delivered by a task work */
 	struct llist_head	batch;
 	struct ubd_io_desc	*descs;		/* mmap'd read-only by the server */
 	struct ubd_io		ios[];

@@ -4,10 +4,11 @@
  *
  * Each tag of each queue has one io_uring command of the server parked in
  * the driver (FETCH_REQ, later COMMIT_AND_FETCH_REQ).  queue_rq takes the
- * command of the request's tag; at the end of each dispatch batch one task
- * work in the server's thread describes every request of the batch in the
- * mmap'd descriptors, copies WRITE data to the server's buffers and
- * completes their commands, so a burst of requests wakes the server once.
+ * command of the request's tag and puts the io on the queue's list; one
+ * task work in the server's thread then describes every request on it in
+ * the mmap'd descriptors, copies WRITE data to the server's buffers and
+ * completes their commands, so requests that come while the server sleeps
+ * or works wake it once.
  * The server answers with COMMIT_AND_FETCH_REQ, which completes the request
  * (copying READ data back) and parks the command again.
  *
@@ -174,14 +175,20 @@ static void ubd_deliver(struct ubd_queue *ubq, struct ubd_io *io,
 	io_uring_cmd_done(cmd, UBD_IO_RES_OK, 0, issue_flags);
 }
 
-/* the task work of a batch's leader: deliver the batch, leader last */
+/*
+ * The task work of a batch: deliver every request queued since the last
+ * one ran.  Its own command is among them (see ubd_queue_rq()); completing
+ * it before the others is safe, as io_uring does not look at a command
+ * again once it has called its task work.
+ */
 static void ubd_batch_task_work(struct io_uring_cmd *cmd,
 				unsigned int issue_flags)
 {
-	struct ubd_cmd_pdu *pdu = ubd_cmd_pdu(cmd);
-	struct ubd_queue *ubq = pdu->ubq;
-	struct ubd_io *leader = &ubq->ios[pdu->tag];
-	struct llist_node *node = leader->batch;
+	struct ubd_queue *ubq = ubd_cmd_pdu(cmd)->ubq;
+	struct llist_node *node = llist_del_all(&ubq->batch);
+
+	/* the list is newest first: deliver in the order they came */
+	node = llist_reverse_order(node);
 
 	while (node) {
 		/* read on before the io can be reused */
@@ -191,27 +198,6 @@ static void ubd_batch_task_work(struct io_uring_cmd *cmd,
 			    issue_flags);
 		node = next;
 	}
-	ubd_deliver(ubq, leader, issue_flags);
-}
-
-/*
- * Wake the server once for all the requests queue_rq gathered.  The first
- * io leads: it takes the rest as its own chain, so each io belongs to
- * exactly one task work and no command is completed while a task work
- * still points at it.  Safe against a concurrent dispatch on this hctx:
- * llist_del_all() gives every io to one batch only.
- */
-static void ubd_dispatch_batch(struct ubd_queue *ubq)
-{
-	struct llist_node *first = llist_del_all(&ubq->batch);
-	struct ubd_io *leader;
-
-	if (!first)
-		return;
-	first = llist_reverse_order(first);
-	leader = llist_entry(first, struct ubd_io, node);
-	leader->batch = first->next;
-	io_uring_cmd_complete_in_task(leader->cmd, ubd_batch_task_work);
 }
 
 static blk_status_t ubd_queue_rq(struct blk_mq_hw_ctx *hctx,
@@ -258,18 +244,18 @@ static blk_status_t ubd_queue_rq(struct blk_mq_hw_ctx *hctx,
 		ret = BLK_STS_IOERR;
 		goto out;
 	}
-	llist_add(&io->node, &ubq->batch);
+	/*
+	 * Only the request that finds the list empty schedules a task work:
+	 * until the server's thread runs it, later ones just join the list,
+	 * so a server that is busy or asleep is woken once for all of them.
+	 * Each task work empties the list, so its own request is in what it
+	 * takes: the list stays non-empty, and no other task work can be
+	 * scheduled, from this add until that task work runs.
+	 */
+	if (llist_add(&io->node, &ubq->batch))
+		io_uring_cmd_complete_in_task(io->cmd, ubd_batch_task_work);
 out:
-	/* a failed last request still ends the batch before it */
-	if (bd->last)
-		ubd_dispatch_batch(ubq);
 	return ret;
-}
-
-/* blk-mq stopped short of a bd->last request: send what we gathered */
-static void ubd_commit_rqs(struct blk_mq_hw_ctx *hctx)
-{
-	ubd_dispatch_batch(hctx->driver_data);
 }
 
 static bool ubd_fail_owned(struct ubd_queue *ubq, unsigned int tag);
@@ -301,7 +287,6 @@ static int ubd_init_hctx(struct blk_mq_hw_ctx *hctx, void *driver_data,
 
 const struct blk_mq_ops ubd_mq_ops = {
 	.queue_rq	= ubd_queue_rq,
-	.commit_rqs	= ubd_commit_rqs,
 	.init_hctx	= ubd_init_hctx,
 	.timeout	= ubd_timeout,
 };
