@@ -685,9 +685,10 @@ int ubd_queue_start(struct ubd_queue *q)
 	/*
 	 * Pinned to the CPUs that submit to this queue only when asked: an
 	 * application on one of them then shares its CPU with the server,
-	 * and every request costs two context switches.  Measured in the TCG
+	 * even as SCHED_BATCH (queue_thread_sched()).  Measured in the TCG
 	 * guest, ubd-null with 2 queues, fio on CPU 0, 4k randread QD32:
-	 * pinned 0.09-0.12 x null_blk, unpinned 0.74-0.92 x.
+	 * pinned 0.09-0.12 x null_blk as SCHED_OTHER, 0.65 x as SCHED_BATCH;
+	 * unpinned 0.74-0.92 x.
 	 */
 	CPU_ZERO(&cpus);
 	if (dev->opts.pin_queues &&
