@@ -537,12 +537,12 @@ static void *loop_io_data(struct ubd_queue *q, int tag,
 	 * against a mincore() per READ: 4k randread QD32 59.4k vs 52.3k,
 	 * 128k read QD32 16.1k vs 13.0k.
 	 */
-	if (op == UBD_IO_OP_READ &&
-	    !loop_map_known(t, t->offset + pos, len)) {
-		if (!loop_map_present(t, t->map + t->offset + pos, len))
+	if (!loop_map_known(t, t->offset + pos, len)) {
+		if (op == UBD_IO_OP_READ &&
+		    !loop_map_present(t, t->map + t->offset + pos, len))
 			return NULL;
+		loop_map_mark(t, t->offset + pos, len, true);
 	}
-	loop_map_mark(t, t->offset + pos, len, true);
 	return t->map + t->offset + pos;
 }
 
