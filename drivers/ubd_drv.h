@@ -173,10 +173,9 @@ struct ubd_device {
 	struct ubd_queue	*queues[];
 };
 
-/* what the task work needs to find its io again: lives in io_uring_cmd.pdu */
+/* what the task work needs to find its queue: lives in io_uring_cmd.pdu */
 struct ubd_cmd_pdu {
 	struct ubd_queue	*ubq;
-	u16			tag;
 };
 
 static inline struct ubd_cmd_pdu *ubd_cmd_pdu(struct io_uring_cmd *cmd)

@@ -444,13 +444,12 @@ static ssize_t ubd_ch_write_iter(struct kiocb *iocb, struct iov_iter *from)
 }
 
 /* park @cmd for the next request of this tag */
-static void ubd_arm_io(struct ubd_queue *ubq, struct ubd_io *io, u16 tag,
+static void ubd_arm_io(struct ubd_queue *ubq, struct ubd_io *io,
 		       struct io_uring_cmd *cmd, u64 addr)
 {
 	struct ubd_cmd_pdu *pdu = ubd_cmd_pdu(cmd);
 
 	pdu->ubq = ubq;
-	pdu->tag = tag;
 	io->cmd = cmd;
 	io->addr = addr;
 	/* queue_rq reads io->cmd after it sees ACTIVE */
@@ -491,7 +490,7 @@ static int ubd_fetch(struct ubd_queue *ubq, struct ubd_io *io, u16 tag,
 	if (!ubq->daemon)
 		ubq->daemon = get_task_struct(current);
 	set_bit(UBD_IO_FETCHED, &io->flags);
-	ubd_arm_io(ubq, io, tag, cmd, addr);
+	ubd_arm_io(ubq, io, cmd, addr);
 	if (++ubq->nr_io_ready == ubq->q_depth &&
 	    ++ub->nr_queues_ready == ub->info.nr_hw_queues)
 		complete_all(&ub->ready);
@@ -539,7 +538,7 @@ static int ubd_commit_and_fetch(struct ubd_queue *ubq, struct ubd_io *io,
 			res = -EFAULT;
 	}
 	/* re-arm first: once the request ends its tag may come back */
-	ubd_arm_io(ubq, io, tag, cmd, uc->addr);
+	ubd_arm_io(ubq, io, cmd, uc->addr);
 	ubd_end_owned(ubq, io, req, res);
 	return -EIOCBQUEUED;
 }
