@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 
 #include "ubd.h"
@@ -66,6 +67,8 @@ struct ubd_queue {
 	bool fault_exit;		/* die like a crashed thread */
 	bool ring_left;			/* ... leaving its ring to be closed */
 	int error;			/* why the thread ended, -errno */
+	/* a floating thread's own placement (placement.c), or NULL */
+	struct ubd_placement *placement;
 	void *tgt_data;
 	struct ubd_io ios[];
 };
@@ -102,6 +105,22 @@ struct ubd_dev {
 UBD_HIDDEN int ubd_queue_create(struct ubd_dev *dev, int q_id, struct ubd_queue **out);
 UBD_HIDDEN int ubd_queue_start(struct ubd_queue *q);
 UBD_HIDDEN void ubd_queue_destroy(struct ubd_queue *q);
+
+/* placement.c: keep a floating queue thread off a crowded CPU */
+struct ubd_placement;
+struct ubd_cpu_time {
+	uint64_t busy_ns;		/* tasks ran on the CPU */
+	uint64_t wait_ns;		/* ... and waited for it */
+};
+UBD_HIDDEN struct ubd_placement *ubd_placement_new(void);
+UBD_HIDDEN void ubd_placement_free(struct ubd_placement *p);
+UBD_HIDDEN void ubd_placement_look(struct ubd_placement *p, int q_id);
+/* exposed for the unit test */
+UBD_HIDDEN int ubd_schedstat_parse(const char *text, struct ubd_cpu_time *cpus,
+				   int nr_cpus);
+UBD_HIDDEN int ubd_placement_pick(const struct ubd_cpu_time *delta, int nr_cpus,
+				  const cpu_set_t *allowed, int cpu,
+				  uint64_t span_ns);
 
 /* log.c: stderr in the foreground, syslog once daemonized */
 UBD_HIDDEN void ubd_log_to_syslog(const char *ident);

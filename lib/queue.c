@@ -402,6 +402,8 @@ static void queue_loop(struct ubd_queue *q)
 			n++;
 		}
 		io_uring_cq_advance(&q->ring, n);
+		if (q->placement)
+			ubd_placement_look(q->placement, q->q_id);
 	}
 }
 
@@ -560,7 +562,8 @@ static int queue_fetch_all(struct ubd_queue *q)
  * blocks or its tick ends, and the thread then takes all of it in one turn.
  * Measured in the TCG guest, ubd-null's queue thread on fio's CPU, 4k
  * randread QD32: 6.1k-6.9k IOPS as SCHED_OTHER, 28.5k-35.5k as SCHED_BATCH.
- * A floating thread moves to an idle CPU instead, and is left alone.
+ * A floating thread moves to an idle CPU instead: the scheduler's, and
+ * placement.c's when the scheduler keeps it on a crowded one.
  */
 static void queue_thread_sched(struct ubd_queue *q)
 {
@@ -569,8 +572,9 @@ static void queue_thread_sched(struct ubd_queue *q)
 
 	snprintf(name, sizeof(name), "ubd%u-q%d", q->dev->info.dev_id, q->q_id);
 	pthread_setname_np(pthread_self(), name);
-	if (q->dev->opts.pin_queues &&
-	    sched_setscheduler(0, SCHED_BATCH, &param))
+	if (!q->dev->opts.pin_queues)
+		q->placement = ubd_placement_new();
+	else if (sched_setscheduler(0, SCHED_BATCH, &param))
 		ubd_info("queue %d: SCHED_BATCH: %s\n", q->q_id,
 			 ubd_strerror(-errno));
 }
@@ -706,6 +710,7 @@ void ubd_queue_destroy(struct ubd_queue *q)
 		return;
 	if (q->ring_left)
 		io_uring_queue_exit(&q->ring);
+	ubd_placement_free(q->placement);
 	munmap(q->bufs, (size_t)q->depth * q->dev->info.max_io_buf_bytes);
 	munmap((void *)q->descs, q->descs_size);
 	free(q);

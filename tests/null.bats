@@ -84,6 +84,25 @@ CTLTEST=$UBD_CTLTEST
 	done
 }
 
+@test "a floating queue thread moves off the CPU it shares with a busy submitter" {
+	local tid mask
+	[ "$(nproc)" -ge 2 ] || skip "one CPU: nowhere to move"
+	[ -r /proc/schedstat ] || skip "no /proc/schedstat (CONFIG_SCHEDSTATS)"
+	serve_bg /dev/${UBD_PFX}b0 ubd-null -s 64M
+	tid=$(grep -lx "ubd0-q0" /proc/$SERVER_PID/task/*/comm | cut -d/ -f5)
+	mask=$((16#$(taskset -p "$SERVER_PID" | awk '{print $NF}')))
+	# the scheduler's worst placement: on the CPU where fio runs
+	taskset -c -p 0 "$tid"
+	fio --name=crowd --filename=/dev/${UBD_PFX}b0 --rw=randread --bs=4k \
+		--iodepth=32 --ioengine=io_uring --direct=1 --runtime=3 \
+		--time_based --cpus_allowed=0 --output-format=terse >/dev/null
+	taskset -p "$tid"
+	cat "$BATS_TEST_TMPDIR/server.log"
+	# all of the server's CPUs but fio's
+	[ "$(taskset -p "$tid" | awk '{print $NF}')" = "$(printf %x $((mask & ~1)))" ]
+	grep -q "queue 0: CPU 0 is crowded, moving to CPU" "$BATS_TEST_TMPDIR/server.log"
+}
+
 @test "SIGTERM stops the server with status 0 and removes the device" {
 	serve_bg /dev/${UBD_PFX}b0 ubd-null
 	kill -TERM "$SERVER_PID"

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Placement of floating queue threads: reading /proc/schedstat, and when a
+ * thread leaves its CPU for which one.
+ */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <string.h>
+
+#include "private.h"
+#include "tap.h"
+
+#define MS	1000000ULL
+
+/* the shape of Linux 6.1's file: version 15, domain lines between CPUs */
+static const char schedstat_6_1[] =
+	"version 15\n"
+	"timestamp 4294893068\n"
+	"cpu0 0 0 0 0 0 0 1503919622 239377366 946\n"
+	"domain0 3 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+	"cpu1 0 0 0 0 0 0 2331163429 122449178 633\n"
+	"domain0 3 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+
+static void test_parse(void)
+{
+	struct ubd_cpu_time cpus[4];
+
+	memset(cpus, 0xff, sizeof(cpus));
+	t_ok(ubd_schedstat_parse(schedstat_6_1, cpus, 4) == 2,
+	     "schedstat: two CPU lines found");
+	t_ok(cpus[0].busy_ns == 1503919622ULL && cpus[0].wait_ns == 239377366ULL,
+	     "schedstat: cpu0's run and wait times");
+	t_ok(cpus[1].busy_ns == 2331163429ULL && cpus[1].wait_ns == 122449178ULL,
+	     "schedstat: cpu1's run and wait times");
+	t_ok(cpus[2].busy_ns == UINT64_MAX, "schedstat: cpu2, not in the file, untouched");
+	t_ok(ubd_schedstat_parse(schedstat_6_1, cpus, 1) == 1,
+	     "schedstat: CPUs past the thread's are skipped");
+	t_ok(ubd_schedstat_parse("version 15\ntimestamp 1\n", cpus, 4) == 0,
+	     "schedstat: no CPU lines, nothing found");
+	t_ok(ubd_schedstat_parse("cpu0 1 2 3\n", cpus, 4) == 0,
+	     "schedstat: a short CPU line is not taken");
+}
+
+/* @n CPUs, all allowed; times in ms over a 200 ms look */
+static int pick(int n, int cpu, const unsigned int *busy,
+		const unsigned int *wait, const cpu_set_t *allowed)
+{
+	struct ubd_cpu_time d[8];
+	cpu_set_t all;
+	int c;
+
+	CPU_ZERO(&all);
+	for (c = 0; c < n; c++) {
+		d[c].busy_ns = busy[c] * MS;
+		d[c].wait_ns = wait[c] * MS;
+		CPU_SET(c, &all);
+	}
+	return ubd_placement_pick(d, n, allowed ? allowed : &all, cpu, 200 * MS);
+}
+
+static void test_pick(void)
+{
+	cpu_set_t only0;
+
+	/* measured in the guest: fio and the thread on CPU 0, CPU 1 idle */
+	t_ok(pick(2, 0, (unsigned int[]){ 200, 30 }, (unsigned int[]){ 105, 5 },
+		  NULL) == 1, "pick: crowded CPU 0, idle CPU 1: move to 1");
+	/* ... the thread on CPU 1, as it should be */
+	t_ok(pick(2, 1, (unsigned int[]){ 200, 180 }, (unsigned int[]){ 18, 30 },
+		  NULL) == -1, "pick: thread alone on CPU 1: stay");
+	t_ok(pick(2, 0, (unsigned int[]){ 200, 180 }, (unsigned int[]){ 60, 5 },
+		  NULL) == -1, "pick: 30%% waiting is not crowded: stay");
+	t_ok(pick(2, 0, (unsigned int[]){ 200, 150 }, (unsigned int[]){ 105, 5 },
+		  NULL) == -1, "pick: the other CPU is busy: stay");
+	t_ok(pick(2, 0, (unsigned int[]){ 200, 30 }, (unsigned int[]){ 105, 40 },
+		  NULL) == -1, "pick: the other CPU has its own crowd: stay");
+	CPU_ZERO(&only0);
+	CPU_SET(0, &only0);
+	t_ok(pick(2, 0, (unsigned int[]){ 200, 0 }, (unsigned int[]){ 105, 0 },
+		  &only0) == -1, "pick: CPU 1 is not the thread's: stay");
+	t_ok(pick(4, 2, (unsigned int[]){ 90, 40, 200, 10 },
+		  (unsigned int[]){ 10, 20, 90, 5 }, NULL) == 3,
+	     "pick: of several calm CPUs, the least loaded");
+	t_ok(pick(2, 5, (unsigned int[]){ 200, 0 }, (unsigned int[]){ 105, 0 },
+		  NULL) == -1, "pick: a CPU out of range: stay");
+}
+
+int main(void)
+{
+	test_parse();
+	test_pick();
+	return t_done();
+}
