@@ -206,7 +206,6 @@ static blk_status_t ubd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	struct ubd_queue *ubq = hctx->driver_data;
 	struct request *req = bd->rq;
 	struct ubd_io *io = &ubq->ios[req->tag];
-	blk_status_t ret = BLK_STS_OK;
 
 	switch (req_op(req)) {
 	case REQ_OP_READ:
@@ -216,34 +215,25 @@ static blk_status_t ubd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	case REQ_OP_WRITE_ZEROES:
 		break;
 	default:
-		ret = BLK_STS_NOTSUPP;
-		goto out;
+		return BLK_STS_NOTSUPP;
 	}
 	/* FAIL_IO, or the disk is going away */
-	if (unlikely(READ_ONCE(ubq->ub->fail_io))) {
-		ret = BLK_STS_IOERR;
-		goto out;
-	}
+	if (unlikely(READ_ONCE(ubq->ub->fail_io)))
+		return BLK_STS_IOERR;
 	/*
 	 * The server died.  Until the queue is quiesced for a new one,
 	 * BLK_STS_RESOURCE has blk-mq try again shortly.
 	 */
-	if (unlikely(READ_ONCE(ubq->dead))) {
-		ret = ubd_hold_io(ubq->ub) ? BLK_STS_RESOURCE : BLK_STS_IOERR;
-		goto out;
-	}
+	if (unlikely(READ_ONCE(ubq->dead)))
+		return ubd_hold_io(ubq->ub) ? BLK_STS_RESOURCE : BLK_STS_IOERR;
 	/* a server that let START's first read time out gets no more */
-	if (unlikely(READ_ONCE(ubq->ub->start_io_failed))) {
-		ret = BLK_STS_IOERR;
-		goto out;
-	}
+	if (unlikely(READ_ONCE(ubq->ub->start_io_failed)))
+		return BLK_STS_IOERR;
 
 	blk_mq_start_request(req);
 	/* the abort path may have taken the command first */
-	if (unlikely(!test_and_clear_bit(UBD_IO_ACTIVE, &io->flags))) {
-		ret = BLK_STS_IOERR;
-		goto out;
-	}
+	if (unlikely(!test_and_clear_bit(UBD_IO_ACTIVE, &io->flags)))
+		return BLK_STS_IOERR;
 	/*
 	 * Only the request that finds the list empty schedules a task work:
 	 * until the server's thread runs it, later ones just join the list,
@@ -254,8 +244,7 @@ static blk_status_t ubd_queue_rq(struct blk_mq_hw_ctx *hctx,
 	 */
 	if (llist_add(&io->node, &ubq->batch))
 		io_uring_cmd_complete_in_task(io->cmd, ubd_batch_task_work);
-out:
-	return ret;
+	return BLK_STS_OK;
 }
 
 static bool ubd_fail_owned(struct ubd_queue *ubq, unsigned int tag);

@@ -194,7 +194,10 @@ void ubd_placement_free(struct ubd_placement *p)
 	free(p);
 }
 
-/* leave @cpu out of the thread's CPUs; the scheduler moves it at once */
+/*
+ * Leave @cpu out of the thread's CPUs: the scheduler moves it at once, to
+ * @to or another of them, as it sees fit at each wake-up.
+ */
 static void placement_move(struct ubd_placement *p, int q_id, int cpu, int to,
 			   uint64_t t)
 {
@@ -208,7 +211,7 @@ static void placement_move(struct ubd_placement *p, int q_id, int cpu, int to,
 		return;
 	}
 	if (!p->moved_ns)
-		ubd_info("queue %d: CPU %d is crowded, moving to CPU %d (later moves are not logged)\n",
+		ubd_info("queue %d: CPU %d is crowded, leaving it (CPU %d is calm; later moves are not logged)\n",
 			 q_id, cpu, to);
 	/* a move soon after the last one: the crowd follows, look less */
 	if (p->moved_ns &&

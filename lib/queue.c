@@ -555,6 +555,8 @@ static int queue_fetch_all(struct ubd_queue *q)
 }
 
 /*
+ * Names the thread (ubdN-qM, for top and ps) and sets how it is scheduled.
+ *
  * A pinned thread shares its CPUs with the applications that submit there.
  * As SCHED_OTHER, each request it is woken for preempts the submitter at
  * once: one request per wake-up, two context switches each.  SCHED_BATCH
@@ -562,10 +564,10 @@ static int queue_fetch_all(struct ubd_queue *q)
  * blocks or its tick ends, and the thread then takes all of it in one turn.
  * Measured in the TCG guest, ubd-null's queue thread on fio's CPU, 4k
  * randread QD32: 6.1k-6.9k IOPS as SCHED_OTHER, 28.5k-35.5k as SCHED_BATCH.
- * A floating thread moves to an idle CPU instead: the scheduler's, and
- * placement.c's when the scheduler keeps it on a crowded one.
+ * A floating thread moves to a calm CPU instead: the scheduler moves it,
+ * and placement.c when the scheduler keeps it on a crowded one.
  */
-static void queue_thread_sched(struct ubd_queue *q)
+static void queue_thread_init(struct ubd_queue *q)
 {
 	struct sched_param param = { 0 };
 	char name[16];
@@ -584,7 +586,7 @@ static void *queue_thread(void *arg)
 	struct ubd_queue *q = arg;
 	int ret;
 
-	queue_thread_sched(q);
+	queue_thread_init(q);
 	ret = queue_setup_ring(q);
 	if (ret) {
 		q->error = ret;
@@ -689,7 +691,7 @@ int ubd_queue_start(struct ubd_queue *q)
 	/*
 	 * Pinned to the CPUs that submit to this queue only when asked: an
 	 * application on one of them then shares its CPU with the server,
-	 * even as SCHED_BATCH (queue_thread_sched()).  Measured in the TCG
+	 * even as SCHED_BATCH (queue_thread_init()).  Measured in the TCG
 	 * guest, ubd-null with 2 queues, fio on CPU 0, 4k randread QD32:
 	 * pinned 0.09-0.12 x null_blk as SCHED_OTHER, 0.65 x as SCHED_BATCH;
 	 * unpinned 0.74-0.92 x.
