@@ -42,17 +42,19 @@
 #define HOLD_MIN_MS	1000
 #define HOLD_MAX_MS	32000
 /*
- * A CPU is crowded when its tasks wait to run a third of the time.  Measured
+ * A CPU is crowded when its tasks wait to run 30% of the time.  Measured
  * in the TCG guest: 3%-16% on a CPU with one busy task, 53%-85% when fio and
  * the queue thread share one.
  */
-#define CROWDED_PCT	35
+#define CROWDED_PCT	30
 /* ... and is a place to go with little waiting and half its time idle */
 #define CALM_PCT	15
 #define BUSY_PCT	50
 
 struct ubd_placement {
 	int fd;				/* /proc/schedstat */
+	int self_fd;			/* /proc/thread-self/schedstat */
+	struct ubd_cpu_time self_last;	/* ... at the last look */
 	char *buf;
 	size_t buf_size;
 	cpu_set_t allowed;		/* the thread's CPUs at its start */
@@ -98,8 +100,14 @@ int ubd_schedstat_parse(const char *text, struct ubd_cpu_time *cpus,
 	return found;
 }
 
+static uint64_t sub_sat(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
 int ubd_placement_pick(const struct ubd_cpu_time *delta, int nr_cpus,
-		       const cpu_set_t *allowed, int cpu, uint64_t span_ns)
+		       const cpu_set_t *allowed, int cpu,
+		       const struct ubd_cpu_time *self, uint64_t span_ns)
 {
 	uint64_t best = UINT64_MAX;
 	int c, pick = -1;
@@ -108,11 +116,18 @@ int ubd_placement_pick(const struct ubd_cpu_time *delta, int nr_cpus,
 	    delta[cpu].wait_ns * 100 < span_ns * CROWDED_PCT)
 		return -1;
 	for (c = 0; c < nr_cpus; c++) {
-		uint64_t load = delta[c].busy_ns + delta[c].wait_ns;
+		/*
+		 * What the others did there: a thread that comes and goes
+		 * between two CPUs must not find the other one busy with
+		 * itself.
+		 */
+		uint64_t busy = sub_sat(delta[c].busy_ns, self->busy_ns);
+		uint64_t wait = sub_sat(delta[c].wait_ns, self->wait_ns);
+		uint64_t load = busy + wait;
 
 		if (c == cpu || !CPU_ISSET(c, allowed) ||
-		    delta[c].wait_ns * 100 >= span_ns * CALM_PCT ||
-		    delta[c].busy_ns * 100 >= span_ns * BUSY_PCT)
+		    wait * 100 >= span_ns * CALM_PCT ||
+		    busy * 100 >= span_ns * BUSY_PCT)
 			continue;
 		if (load < best) {
 			best = load;
@@ -120,6 +135,24 @@ int ubd_placement_pick(const struct ubd_cpu_time *delta, int nr_cpus,
 		}
 	}
 	return pick;
+}
+
+/* the thread's own run and wait times: "run_ns wait_ns slices" */
+static int read_self(struct ubd_placement *p, struct ubd_cpu_time *self)
+{
+	unsigned long long busy, wait;
+	char line[96];
+	ssize_t n;
+
+	n = pread(p->self_fd, line, sizeof(line) - 1, 0);
+	if (n <= 0)
+		return n ? -errno : -EIO;
+	line[n] = '\0';
+	if (sscanf(line, "%llu %llu", &busy, &wait) != 2)
+		return -EIO;
+	self->busy_ns = busy;
+	self->wait_ns = wait;
+	return 0;
 }
 
 /* the whole of /proc/schedstat into p->buf, NUL-terminated */
@@ -171,9 +204,14 @@ struct ubd_placement *ubd_placement_new(void)
 	p->fd = open("/proc/schedstat", O_RDONLY | O_CLOEXEC);
 	if (p->fd < 0)
 		goto out_free_bufs;
+	p->self_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	if (p->self_fd < 0)
+		goto out_close;
 	p->hold_ms = HOLD_MIN_MS;
 	return p;
 
+out_close:
+	close(p->fd);
 out_free_bufs:
 	free(p->buf);
 	free(p->delta);
@@ -187,6 +225,7 @@ void ubd_placement_free(struct ubd_placement *p)
 {
 	if (!p)
 		return;
+	close(p->self_fd);
 	close(p->fd);
 	free(p->buf);
 	free(p->delta);
@@ -225,6 +264,7 @@ static void placement_move(struct ubd_placement *p, int q_id, int cpu, int to,
 
 void ubd_placement_look(struct ubd_placement *p, int q_id)
 {
+	struct ubd_cpu_time self, self_delta;
 	uint64_t t;
 	int c, cpu, to = -1;
 
@@ -233,7 +273,7 @@ void ubd_placement_look(struct ubd_placement *p, int q_id)
 	t = now_ns(CLOCK_MONOTONIC);
 	/* a CPU missing from the file (gone offline) counts nothing */
 	memcpy(p->delta, p->last, p->nr_cpus * sizeof(*p->delta));
-	if (read_schedstat(p) ||
+	if (read_schedstat(p) || read_self(p, &self) ||
 	    ubd_schedstat_parse(p->buf, p->delta, p->nr_cpus) < 1) {
 		p->off = true;
 		return;
@@ -246,9 +286,12 @@ void ubd_placement_look(struct ubd_placement *p, int q_id)
 		p->delta[c].wait_ns -= p->last[c].wait_ns;
 		p->last[c] = now;
 	}
+	self_delta.busy_ns = self.busy_ns - p->self_last.busy_ns;
+	self_delta.wait_ns = self.wait_ns - p->self_last.wait_ns;
+	p->self_last = self;
 	if (p->last_ns)
 		to = ubd_placement_pick(p->delta, p->nr_cpus, &p->allowed, cpu,
-					t - p->last_ns);
+					&self_delta, t - p->last_ns);
 	p->last_ns = t;
 	p->next_ns = t + (uint64_t)LOOK_MS * 1000000;
 	if (to >= 0) {

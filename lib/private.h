@@ -120,6 +120,7 @@ UBD_HIDDEN int ubd_schedstat_parse(const char *text, struct ubd_cpu_time *cpus,
 				   int nr_cpus);
 UBD_HIDDEN int ubd_placement_pick(const struct ubd_cpu_time *delta, int nr_cpus,
 				  const cpu_set_t *allowed, int cpu,
+				  const struct ubd_cpu_time *self,
 				  uint64_t span_ns);
 
 /* log.c: stderr in the foreground, syslog once daemonized */

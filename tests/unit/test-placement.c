@@ -42,9 +42,11 @@ static void test_parse(void)
 }
 
 /* @n CPUs, all allowed; times in ms over a 200 ms look */
-static int pick(int n, int cpu, const unsigned int *busy,
-		const unsigned int *wait, const cpu_set_t *allowed)
+static int pick_self(int n, int cpu, const unsigned int *busy,
+		     const unsigned int *wait, const cpu_set_t *allowed,
+		     unsigned int self_busy, unsigned int self_wait)
 {
+	struct ubd_cpu_time self = { self_busy * MS, self_wait * MS };
 	struct ubd_cpu_time d[8];
 	cpu_set_t all;
 	int c;
@@ -55,7 +57,15 @@ static int pick(int n, int cpu, const unsigned int *busy,
 		d[c].wait_ns = wait[c] * MS;
 		CPU_SET(c, &all);
 	}
-	return ubd_placement_pick(d, n, allowed ? allowed : &all, cpu, 200 * MS);
+	return ubd_placement_pick(d, n, allowed ? allowed : &all, cpu, &self,
+				  200 * MS);
+}
+
+/* ... the thread itself did nothing meanwhile */
+static int pick(int n, int cpu, const unsigned int *busy,
+		const unsigned int *wait, const cpu_set_t *allowed)
+{
+	return pick_self(n, cpu, busy, wait, allowed, 0, 0);
 }
 
 static void test_pick(void)
@@ -68,8 +78,15 @@ static void test_pick(void)
 	/* ... the thread on CPU 1, as it should be */
 	t_ok(pick(2, 1, (unsigned int[]){ 200, 180 }, (unsigned int[]){ 18, 30 },
 		  NULL) == -1, "pick: thread alone on CPU 1: stay");
-	t_ok(pick(2, 0, (unsigned int[]){ 200, 180 }, (unsigned int[]){ 60, 5 },
-		  NULL) == -1, "pick: 30%% waiting is not crowded: stay");
+	t_ok(pick(2, 0, (unsigned int[]){ 200, 180 }, (unsigned int[]){ 55, 5 },
+		  NULL) == -1, "pick: 27%% waiting is not crowded: stay");
+	/* the thread went back and forth: CPU 1 was busy with itself */
+	t_ok(pick_self(2, 0, (unsigned int[]){ 200, 150 },
+		       (unsigned int[]){ 70, 40 }, NULL, 140, 30) == 1,
+	     "pick: CPU 1 busy with the thread itself is calm: move to 1");
+	t_ok(pick_self(2, 0, (unsigned int[]){ 200, 150 },
+		       (unsigned int[]){ 70, 40 }, NULL, 30, 5) == -1,
+	     "pick: CPU 1 busy with others: stay");
 	t_ok(pick(2, 0, (unsigned int[]){ 200, 150 }, (unsigned int[]){ 105, 5 },
 		  NULL) == -1, "pick: the other CPU is busy: stay");
 	t_ok(pick(2, 0, (unsigned int[]){ 200, 30 }, (unsigned int[]){ 105, 40 },
