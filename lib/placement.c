@@ -65,7 +65,7 @@ struct ubd_placement {
 	uint64_t next_ns;		/* the next look */
 	uint64_t moved_ns;		/* the last move: 0 for never */
 	uint64_t hold_ms;		/* the pause after a move */
-	bool off;			/* the affinity cannot be set */
+	bool off;			/* a read or the affinity failed: no more looks */
 };
 
 static uint64_t now_ns(clockid_t clock)
