@@ -15,6 +15,7 @@ void tgt_opts_init(struct ubd_dev_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->dev_id = -1;
+	o->spin_us = -1;
 }
 
 void tgt_errtryhelp(void)
@@ -156,6 +157,10 @@ int tgt_common_opt(int c, const char *arg, struct ubd_dev_opts *o,
 	case OPT_PIN_QUEUES:
 		o->pin_queues = true;
 		return 1;
+	case OPT_SPIN:
+		o->spin_us = tgt_parse_uint_or_die("spin time", arg, 0,
+						   UBD_SPIN_US_MAX);
+		return 1;
 	case OPT_NEED_GET_DATA:
 		o->need_get_data = true;
 		return 1;
@@ -226,6 +231,8 @@ void tgt_common_usage(FILE *out)
 	      "                          died or was quiesced\n"
 	      "     --pin-queues       run each queue's thread only on the CPUs\n"
 	      "                          that submit to that queue\n"
+	      "     --spin <usec>      how long a queue thread looks for new ios\n"
+	      "                          before it sleeps (default 50, 0: never)\n"
 	      "     --control <path>   control node (default /dev/ubd-control)\n"
 	      "     --fault <fault>    for testing: delay=MS, silent,\n"
 	      "                          stall-queue=N or exit-queue=N\n"

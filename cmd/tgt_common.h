@@ -21,6 +21,7 @@ enum {
 	OPT_RECOVERY,
 	OPT_RECOVER,
 	OPT_USER_COPY,
+	OPT_SPIN,
 	/* a target's own long-only options start here */
 	OPT_TGT_FIRST = CHAR_MAX + 32,
 };
@@ -41,6 +42,7 @@ enum {
 	{ "recovery",	optional_argument, NULL, OPT_RECOVERY },	\
 	{ "recover",	no_argument,	   NULL, OPT_RECOVER },		\
 	{ "user-copy",	no_argument,	   NULL, OPT_USER_COPY },	\
+	{ "spin",	required_argument, NULL, OPT_SPIN },		\
 	{ "help",	no_argument,	   NULL, 'h' },			\
 	{ "version",	no_argument,	   NULL, 'V' }
 

@@ -46,6 +46,19 @@ struct ubd_io {
 /* the char dev and up to 7 files of the target (ubd_queue_register_file) */
 #define UBD_QUEUE_FILES	8
 
+/* spin.c: look for new work a little before sleeping */
+struct ubd_spin {
+	uint64_t budget_ns;		/* the longest spin; 0: never spin */
+	unsigned int score;		/* spin while non-zero */
+	unsigned int sleeps;		/* since the last probe, at score 0 */
+};
+UBD_HIDDEN void ubd_spin_init(struct ubd_spin *s, unsigned int budget_us);
+/* true when CQEs are ready and nothing is left to submit */
+UBD_HIDDEN bool ubd_spin(struct ubd_spin *s, struct io_uring *ring);
+/* exposed for the unit test: the score */
+UBD_HIDDEN bool ubd_spin_wanted(struct ubd_spin *s);
+UBD_HIDDEN void ubd_spin_result(struct ubd_spin *s, bool found);
+
 struct ubd_queue {
 	struct ubd_dev *dev;
 	int q_id;
@@ -69,6 +82,7 @@ struct ubd_queue {
 	int error;			/* why the thread ended, -errno */
 	/* a floating thread's own placement (placement.c), or NULL */
 	struct ubd_placement *placement;
+	struct ubd_spin spin;		/* spin.c: before each sleep */
 	void *tgt_data;
 	struct ubd_io ios[];
 };

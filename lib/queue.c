@@ -382,19 +382,26 @@ static bool queue_done(const struct ubd_queue *q)
 
 static void queue_loop(struct ubd_queue *q)
 {
+	bool busy = false;
+
 	while (!queue_done(q) && !q->fault_exit) {
 		struct io_uring_cqe *cqe;
 		unsigned int head, n = 0;
 		int ret;
 
-		/* commits and target I/O go in with the wait: one syscall */
-		ret = io_uring_submit_and_wait(&q->ring, 1);
-		if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
-		    ret != -EBUSY) {
-			ubd_err("queue %d: io_uring_enter: %s\n", q->q_id,
-				ubd_strerror(ret));
-			q->error = ret;
-			return;
+		/*
+		 * commits and target I/O go in with the wait: one syscall;
+		 * after a busy turn, a spin may find the next ios first
+		 */
+		if (!busy || !ubd_spin(&q->spin, &q->ring)) {
+			ret = io_uring_submit_and_wait(&q->ring, 1);
+			if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
+			    ret != -EBUSY) {
+				ubd_err("queue %d: io_uring_enter: %s\n",
+					q->q_id, ubd_strerror(ret));
+				q->error = ret;
+				return;
+			}
 		}
 
 		io_uring_for_each_cqe(&q->ring, head, cqe) {
@@ -402,6 +409,7 @@ static void queue_loop(struct ubd_queue *q)
 			n++;
 		}
 		io_uring_cq_advance(&q->ring, n);
+		busy = n;
 		if (q->placement)
 			ubd_placement_look(q->placement, q->q_id);
 	}
@@ -565,7 +573,9 @@ static int queue_fetch_all(struct ubd_queue *q)
  * Measured in the TCG guest, ubd-null's queue thread on fio's CPU, 4k
  * randread QD32: 6.1k-6.9k IOPS as SCHED_OTHER, 28.5k-35.5k as SCHED_BATCH.
  * A floating thread moves to a calm CPU instead: the scheduler moves it,
- * and placement.c when the scheduler keeps it on a crowded one.
+ * and placement.c when the scheduler keeps it on a crowded one.  Only a
+ * floating thread spins before it sleeps (spin.c): a pinned one would spin
+ * on the submitters' CPUs.
  */
 static void queue_thread_init(struct ubd_queue *q)
 {
@@ -574,11 +584,14 @@ static void queue_thread_init(struct ubd_queue *q)
 
 	snprintf(name, sizeof(name), "ubd%u-q%d", q->dev->info.dev_id, q->q_id);
 	pthread_setname_np(pthread_self(), name);
-	if (!q->dev->opts.pin_queues)
+	if (!q->dev->opts.pin_queues) {
 		q->placement = ubd_placement_new();
-	else if (sched_setscheduler(0, SCHED_BATCH, &param))
+		ubd_spin_init(&q->spin, q->dev->opts.spin_us < 0 ?
+			      UBD_SPIN_US_DEFAULT : q->dev->opts.spin_us);
+	} else if (sched_setscheduler(0, SCHED_BATCH, &param)) {
 		ubd_info("queue %d: SCHED_BATCH: %s\n", q->q_id,
 			 ubd_strerror(-errno));
+	}
 }
 
 static void *queue_thread(void *arg)

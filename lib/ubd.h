@@ -200,6 +200,9 @@ uint64_t ubd_recovery_flags(enum ubd_recovery_mode mode);
 /* the mode a device's flags say, as ubd_parse_recovery spells it */
 const char *ubd_recovery_name(uint64_t flags);
 
+#define UBD_SPIN_US_DEFAULT	50
+#define UBD_SPIN_US_MAX		10000
+
 /* how a target was asked to run: from the common command line */
 struct ubd_dev_opts {
 	const char *control;	/* control node, NULL: default */
@@ -211,6 +214,10 @@ struct ubd_dev_opts {
 	bool daemon;		/* fork once live, print the block device */
 	/* pin each queue thread to the CPUs GET_QUEUE_AFFINITY gives */
 	bool pin_queues;
+	/* how long a floating queue thread that just served ios looks for
+	 * more before it sleeps, in us: < 0 for UBD_SPIN_US_DEFAULT, 0 for
+	 * never (pinned threads never spin) */
+	int spin_us;
 	/* a new device uses UBD_F_NEED_GET_DATA: WRITE data comes in a
 	 * second step, into the buffer the server names then */
 	bool need_get_data;

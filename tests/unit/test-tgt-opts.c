@@ -36,6 +36,8 @@ int main(void)
 	char *both[] = { "t", "--need-get-data", "-q", "2", "--user-copy",
 			 NULL };
 	char *neither[] = { "t", "-d", "64", NULL };
+	char *no_spin[] = { "t", "--spin", "0", NULL };
+	char *long_spin[] = { "t", "--spin", "10000", NULL };
 	struct ubd_dev_opts o;
 	const char *msg;
 
@@ -52,6 +54,13 @@ int main(void)
 	t_ok(!o.user_copy && !o.need_get_data && o.depth == 64,
 	     "the copy mode is the default");
 	t_ok(!tgt_opts_conflict(&o), "the default has no conflict");
+	t_ok(o.spin_us < 0, "without --spin, the library's default spin");
+
+	parse(no_spin, &o);
+	t_ok(o.spin_us == 0, "--spin 0: never spin");
+	parse(long_spin, &o);
+	t_ok(o.spin_us == UBD_SPIN_US_MAX && UBD_SPIN_US_MAX == 10000,
+	     "--spin 10000, the longest, is taken");
 
 	parse(both, &o);
 	msg = tgt_opts_conflict(&o);

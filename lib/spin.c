@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * A short spin before sleeping: a queue thread that has just served ios
+ * looks for the next ones for a few microseconds before it sleeps in
+ * io_uring_enter.
+ *
+ * A server quicker than its application runs out of work every few ios.
+ * Asleep, it must be woken by the next request, and that wake-up (a remote
+ * wake-up with an IPI) is paid on the submitting CPU, which is the one that
+ * limits a fast device.  Measured in the TCG guest, ubd-null 4k randread
+ * QD32, fio on CPU 0, one boot, 3 rounds: the thread slept once per 4 ios
+ * and made 0.73-0.97 x null_blk with 2 queues; spinning up to 50 us it
+ * slept once per 100 ios and made 1.00-1.27 x.
+ *
+ * A spin that finds nothing wastes its CPU, though: ubd-loop on a virtio
+ * disk waits a millisecond for its reads, and spinning there lost 10-30% of
+ * its IOPS.  So each spin is scored: one that found work earns a point, one
+ * that did not costs SPIN_MISS_COST points.  The thread spins while it has
+ * points, that is while nearly every spin pays; with none left it sleeps at
+ * once, and tries one spin every SPIN_PROBE_EVERY sleeps in case the load
+ * changed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <time.h>
+
+#include "private.h"
+
+#define SPIN_SCORE_MAX		16
+#define SPIN_MISS_COST		4
+#define SPIN_PROBE_EVERY	64
+
+void ubd_spin_init(struct ubd_spin *s, unsigned int budget_us)
+{
+	s->budget_ns = (uint64_t)budget_us * 1000;
+	/* start hopeful: the first misses stop it soon enough */
+	s->score = SPIN_SCORE_MAX;
+	s->sleeps = 0;
+}
+
+bool ubd_spin_wanted(struct ubd_spin *s)
+{
+	if (!s->budget_ns)
+		return false;
+	if (s->score)
+		return true;
+	if (++s->sleeps < SPIN_PROBE_EVERY)
+		return false;
+	s->sleeps = 0;
+	return true;
+}
+
+void ubd_spin_result(struct ubd_spin *s, bool found)
+{
+	if (found)
+		s->score = s->score < SPIN_SCORE_MAX ? s->score + 1 :
+						       SPIN_SCORE_MAX;
+	else
+		s->score = s->score > SPIN_MISS_COST ? s->score - SPIN_MISS_COST :
+						       0;
+}
+
+static uint64_t spin_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * Submit what is queued and look for CQEs until some come or the budget
+ * is spent.  Each look is an io_uring_enter: with DEFER_TASKRUN the
+ * driver's new ios arrive as task work, which only runs there.  True when
+ * CQEs are ready, and then nothing is left to submit.
+ */
+bool ubd_spin(struct ubd_spin *s, struct io_uring *ring)
+{
+	uint64_t end;
+	bool found = false;
+
+	if (!ubd_spin_wanted(s))
+		return false;
+	end = spin_clock_ns() + s->budget_ns;
+	do {
+		int ret = io_uring_submit_and_get_events(ring);
+
+		/* the wait that follows reports a real error */
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
+			break;
+		if (io_uring_cq_ready(ring) && !io_uring_sq_ready(ring)) {
+			found = true;
+			break;
+		}
+	} while (spin_clock_ns() < end);
+	ubd_spin_result(s, found);
+	return found;
+}

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The spin before a queue thread sleeps: when it spins (the score), and a
+ * spin on a real ring that finds a CQE or gives up after its budget.
+ */
+#define _GNU_SOURCE
+#include <time.h>
+
+#include "private.h"
+#include "tap.h"
+
+static uint64_t clock_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* @n results of @found; how many of the next @calls want a spin */
+static int wanted_after(struct ubd_spin *s, int n, bool found, int calls)
+{
+	int i, wanted = 0;
+
+	for (i = 0; i < n; i++)
+		ubd_spin_result(s, found);
+	for (i = 0; i < calls; i++)
+		wanted += ubd_spin_wanted(s);
+	return wanted;
+}
+
+static void test_score(void)
+{
+	struct ubd_spin s;
+	int i, wanted;
+
+	ubd_spin_init(&s, 0);
+	t_ok(wanted_after(&s, 0, true, 1000) == 0, "score: a budget of 0 never spins");
+
+	ubd_spin_init(&s, 50);
+	t_ok(ubd_spin_wanted(&s), "score: a new thread spins");
+	t_ok(wanted_after(&s, 3, false, 1) == 1, "score: three misses in a row do not stop it");
+	t_ok(wanted_after(&s, 1, false, 63) == 0, "score: the fourth stops it");
+	t_ok(wanted_after(&s, 0, false, 1) == 1, "score: ... until the 64th sleep probes");
+	t_ok(wanted_after(&s, 1, true, 1) == 1, "score: a probe that finds work starts it again");
+
+	/* a server that finds work in 4 spins of 5 keeps spinning */
+	ubd_spin_init(&s, 50);
+	for (i = 0, wanted = 0; i < 100; i++) {
+		ubd_spin_result(&s, i % 5 != 0);
+		wanted += ubd_spin_wanted(&s);
+	}
+	t_ok(wanted == 100, "score: 4 hits in 5 keep it spinning (%d of 100)", wanted);
+
+	/* one that waits for slow backing I/O after every other spin stops */
+	ubd_spin_init(&s, 50);
+	for (i = 0, wanted = 0; i < 640; i++)
+		if (ubd_spin_wanted(&s))
+			wanted++, ubd_spin_result(&s, i % 2);
+	t_ok(wanted < 40, "score: 1 hit in 2 spins rarely (%d of 640)", wanted);
+}
+
+static void test_ring(void)
+{
+	struct io_uring ring;
+	struct ubd_spin s;
+	uint64_t t0, took;
+	bool found;
+	int ret;
+
+	ret = io_uring_queue_init(8, &ring, 0);
+	if (ret) {
+		t_skip("no io_uring here");
+		t_skip("no io_uring here");
+		return;
+	}
+	ubd_spin_init(&s, 2000);
+	t0 = clock_us();
+	found = ubd_spin(&s, &ring);
+	took = clock_us() - t0;
+	t_ok(!found && took >= 2000 && took < 1000000,
+	     "ring: nothing comes, the spin gives up after its budget (%llu us)",
+	     (unsigned long long)took);
+
+	io_uring_prep_nop(io_uring_get_sqe(&ring));
+	found = ubd_spin(&s, &ring);
+	t_ok(found && io_uring_cq_ready(&ring) == 1 && !io_uring_sq_ready(&ring),
+	     "ring: a queued NOP is submitted and its CQE found");
+	io_uring_queue_exit(&ring);
+}
+
+int main(void)
+{
+	test_score();
+	test_ring();
+	return t_done();
+}
