@@ -28,6 +28,10 @@ PAIRS=${PAIRS:-"null-q1 null-q1-ngd null-q1-uc null-q2 loop-tmpfs loop-vda"}
 NULL_GB=${NULL_GB:-1}
 FILE_MB=${FILE_MB:-512}
 DISK_MB=${DISK_MB:-1024}
+# how QEMU serves that disk (tests/vm/run --disk-aio): io_uring submits each
+# batch the guest kicks with one io_uring_enter; threads hands every request
+# to a worker thread of its own
+DISK_AIO=${DISK_AIO:-io_uring}
 # tags per queue of every device (null_blk hw_queue_depth, ubd -d)
 DEPTH=${DEPTH:-128}
 # I/O scheduler set on every device under test ("keep": leave the default)
