@@ -6,7 +6,10 @@
  * io_uring_submit_and_wait(): it submits the COMMIT_AND_FETCHes of the ios
  * finished since the last turn together with the target's own SQEs, and
  * waits for the next CQEs, which are new ios from the driver or completions
- * of target I/O.  Nothing is allocated and no other syscall is made per io.
+ * of target I/O.  Nothing is allocated and no other syscall is made per io;
+ * only after a turn that served ios may a floating thread first spin a
+ * little with non-waiting io_uring_enter()s (spin.c), and that in place of
+ * a sleep.
  *
  * With UBD_F_USER_COPY the driver moves no data: a WRITE's data is first
  * read from /dev/ubdcN into the io's buffer by a READ SQE on the same ring,
