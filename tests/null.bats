@@ -126,9 +126,15 @@ sleeps_per_io() {
 	never=$(sleeps_per_io --spin 0)
 	spin=$(sleeps_per_io)
 	echo "sleeps per 1000 ios: --spin 0: $never, default: $spin"
-	# measured: 170-350 per 1000 with --spin 0, 10-40 spinning
 	[ "$never" -ge 100 ]
-	[ "$spin" -le $((never / 3)) ]
+	if ubd_compat; then
+		# ublk 6.1 delivers each request by a task work of its own, and
+		# the server still sleeps between some: measured 552 -> 225
+		[ "$spin" -le $((never * 2 / 3)) ]
+	else
+		# ubd_drv: 170-350 per 1000 with --spin 0, 10-40 spinning
+		[ "$spin" -le $((never / 3)) ]
+	fi
 }
 
 @test "an idle queue thread sleeps: no CPU time while no io comes" {
