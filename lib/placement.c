@@ -68,14 +68,6 @@ struct ubd_placement {
 	bool off;			/* a read or the affinity failed: no more looks */
 };
 
-static uint64_t now_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 int ubd_schedstat_parse(const char *text, struct ubd_cpu_time *cpus,
 			int nr_cpus)
 {
@@ -268,9 +260,9 @@ void ubd_placement_look(struct ubd_placement *p, int q_id)
 	uint64_t t;
 	int c, cpu, to = -1;
 
-	if (p->off || now_ns(CLOCK_MONOTONIC_COARSE) < p->next_ns)
+	if (p->off || ubd_now_ns(CLOCK_MONOTONIC_COARSE) < p->next_ns)
 		return;
-	t = now_ns(CLOCK_MONOTONIC);
+	t = ubd_now_ns(CLOCK_MONOTONIC);
 	/* a CPU missing from the file (gone offline) counts nothing */
 	memcpy(p->delta, p->last, p->nr_cpus * sizeof(*p->delta));
 	if (read_schedstat(p) || read_self(p, &self) ||

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <time.h>
 
 #include "ubd.h"
 
@@ -45,6 +46,15 @@ struct ubd_io {
 
 /* the char dev and up to 7 files of the target (ubd_queue_register_file) */
 #define UBD_QUEUE_FILES	8
+
+/* @clock's time in ns: placement's looks and the spin's budget */
+static inline uint64_t ubd_now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
 
 /* spin.c: look for new work a little before sleeping */
 struct ubd_spin {

@@ -22,7 +22,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <time.h>
 
 #include "private.h"
 
@@ -60,14 +59,6 @@ void ubd_spin_result(struct ubd_spin *s, bool found)
 						       0;
 }
 
-static uint64_t spin_clock_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /*
  * Submit what is queued and look for CQEs until some come or the budget
  * is spent.  Each look is an io_uring_enter: with DEFER_TASKRUN the
@@ -81,7 +72,7 @@ bool ubd_spin(struct ubd_spin *s, struct io_uring *ring)
 
 	if (!ubd_spin_wanted(s))
 		return false;
-	end = spin_clock_ns() + s->budget_ns;
+	end = ubd_now_ns(CLOCK_MONOTONIC) + s->budget_ns;
 	do {
 		int ret = io_uring_submit_and_get_events(ring);
 
@@ -92,7 +83,7 @@ bool ubd_spin(struct ubd_spin *s, struct io_uring *ring)
 			found = true;
 			break;
 		}
-	} while (spin_clock_ns() < end);
+	} while (ubd_now_ns(CLOCK_MONOTONIC) < end);
 	ubd_spin_result(s, found);
 	return found;
 }
