@@ -121,3 +121,18 @@ int nbd_connect(const struct nbd_addr *a, bool want_structured,
 	set_timeouts(fd, 0);
 	return fd;
 }
+
+/*
+ * A server that sees a connection just drop may take it for a failure
+ * (nbdkit logs it as one; others keep state for a client expected back).
+ * No reply comes to NBD_CMD_DISC, and we are leaving whatever the server
+ * makes of it: a send that fails or would block changes nothing.
+ */
+void nbd_disconnect(int fd)
+{
+	uint8_t req[NBD_REQUEST_SIZE];
+
+	nbd_encode_request(req, 0, NBD_CMD_DISC, 0, 0, 0);
+	(void)!send(fd, req, sizeof(req), MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}

@@ -27,4 +27,10 @@ int nbd_connect(const struct nbd_addr *a, bool want_structured,
 		unsigned int timeout_s, struct nbd_export *exp,
 		char *err, size_t errlen);
 
+/*
+ * Close a connection from nbd_connect() the way the protocol asks: send
+ * NBD_CMD_DISC first.  Only with no request in flight and none half sent.
+ */
+void nbd_disconnect(int fd);
+
 #endif

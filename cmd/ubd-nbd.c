@@ -723,8 +723,14 @@ static void nbd_deinit_tgt(struct ubd_dev *dev)
 		if (!nq)
 			continue;
 		for (j = 0; j < nq->nr_conns; j++) {
-			if (nq->conns[j].fd >= 0 && nq->conns[j].fd != t->first_fd)
-				close(nq->conns[j].fd);
+			struct nbd_conn *c = &nq->conns[j];
+
+			/* the device is stopped: nothing is in flight, but a
+			 * broken connection may owe the server bytes */
+			if (c->fd >= 0 && (c->broken || c->send_busy))
+				close(c->fd);
+			else if (c->fd >= 0)
+				nbd_disconnect(c->fd);
 			free(nq->conns[j].fifo);
 			free(nq->conns[j].rbuf);
 		}
@@ -1003,7 +1009,7 @@ int main(int argc, char **argv)
 	if (t.exp.size < nbd_lbs(&t.exp)) {
 		tgt_warnx("%s: the export is empty (%llu bytes)", t.where,
 			  (unsigned long long)t.exp.size);
-		close(t.first_fd);
+		nbd_disconnect(t.first_fd);
 		return TGT_EXIT_FAILURE;
 	}
 	if (opts.read_only)
@@ -1014,8 +1020,9 @@ int main(int argc, char **argv)
 			program_invocation_short_name, t.where);
 
 	ret = ubd_serve(&nbd_tgt_ops, &opts, &t);
+	/* the device never got as far as queue 0 */
 	if (t.first_fd >= 0)
-		close(t.first_fd);
+		nbd_disconnect(t.first_fd);
 	if (t.failed)
 		return TGT_EXIT_FAILURE;
 	return ret ? TGT_EXIT_FAILURE : EXIT_SUCCESS;

@@ -61,6 +61,13 @@ require_feature() {
 	esac
 }
 
+# Succeeds when the command after it fails.  Write "not cmd", never
+# "! cmd": bash's set -e ignores a negated command, so in bats "! cmd"
+# fails a test only as its very last line.
+not() {
+	! "$@"
+}
+
 SERVERS="ubd-null ubd-loop ubd-nbd"
 
 ubd_load() {
@@ -162,6 +169,6 @@ run_fails() {
 	[ "$(printf '%s\n' "$stderr" | wc -l)" = 1 ]
 	[[ "$stderr" == "$tool: "*"$what"* ]]
 	[ -z "$(ubd_ids)" ]
-	! pgrep -x "$tool" >/dev/null
+	not pgrep -x "$tool" >/dev/null
 	[ -z "$(ls /run/ubd 2>/dev/null)" ]
 }

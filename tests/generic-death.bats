@@ -111,7 +111,7 @@ kill_during_fio() {
 			2>"$BATS_TEST_TMPDIR/dd.err" &
 		local dd=$!
 		sleep 0.5
-		! ended "$dd"
+		not ended "$dd"
 		t0=$(now)
 		kill -9 "$SERVER_PID"
 		wait_ended "$KILL_END_SECS" "$dd"
@@ -176,7 +176,7 @@ kill_during_fio() {
 	[ "$(fio_errors "$BATS_TEST_TMPDIR/fio.json")" = 0 ]
 	[ "$(fio_ios "$BATS_TEST_TMPDIR/fio.json")" -gt 10 ]
 	echo "the reader on queue 1 must still wait"
-	! ended "$dd"
+	not ended "$dd"
 
 	t0=$(now)
 	st=0
@@ -211,13 +211,13 @@ kill_during_fio() {
 	heavy_fio /dev/${UBD_PFX}b0 "$BATS_TEST_TMPDIR/fio.json" --numjobs=1 \
 		--cpus_allowed="$c0"
 	wait_busy 0
-	! ended "$FIO_PID"
+	not ended "$FIO_PID"
 	# a light reader on queue 0: its end is queue 0's first error
 	taskset -c "$c0" dd if=/dev/${UBD_PFX}b0 of=/dev/null bs=4k iflag=direct \
 		2>"$BATS_TEST_TMPDIR/dd0.err" &
 	local dd0=$!
 	sleep 0.5
-	! ended "$dd0"
+	not ended "$dd0"
 	t0=$(now)
 	taskset -c "$c1" dd if=/dev/${UBD_PFX}b0 of=/dev/null bs=4k count=1 skip=77 \
 		iflag=direct 2>"$BATS_TEST_TMPDIR/dd.err" && {
@@ -312,7 +312,7 @@ kill_during_fio() {
 	rd=$!
 	sleep 2
 	echo "the reader must be waiting"
-	! ended "$rd"
+	not ended "$rd"
 	t0=$(now)
 	ubdctl del 0 >"$BATS_TEST_TMPDIR/del.out" 2>&1 &
 	del=$!

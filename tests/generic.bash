@@ -59,7 +59,7 @@ assert_all_gone() {
 	echo "left: ids='$ids' nodes='$(ls /dev/${UBD_PFX}b* 2>/dev/null)'" \
 		"servers='$(pgrep -a -x 'ubd-null|ubd-loop')'"
 	[ -z "$ids" ]
-	! ls /dev/${UBD_PFX}b* >/dev/null 2>&1
+	not ls /dev/${UBD_PFX}b* >/dev/null 2>&1
 	! pgrep -x 'ubd-null|ubd-loop' >/dev/null
 }
 

@@ -141,8 +141,8 @@ has_flag() { # FLAG: does device 0 have it?
 	wait_for 10 test ! -e /dev/${UBD_PFX}b0
 
 	serve_bg /dev/${UBD_PFX}b0 ubd-loop --file "$IMG" --no-mmap
-	! grep -q "shared mapping" "$BATS_TEST_TMPDIR/server.log"
-	! has_flag NEED_GET_DATA
+	not grep -q "shared mapping" "$BATS_TEST_TMPDIR/server.log"
+	not has_flag NEED_GET_DATA
 	fio_verify /dev/${UBD_PFX}b0
 }
 
@@ -154,7 +154,7 @@ has_flag() { # FLAG: does device 0 have it?
 		--offset 8M
 	grep -q "through a shared mapping" "$BATS_TEST_TMPDIR/server.log" ||
 		skip "tmpfs has O_DIRECT here (Linux 6.6+)"
-	! has_flag NEED_GET_DATA
+	not has_flag NEED_GET_DATA
 	fio_verify /dev/${UBD_PFX}b0
 	printf 'offset-%0505d' 1 | dd of=/dev/${UBD_PFX}b0 bs=512 seek=2 \
 		oflag=direct conv=notrunc status=none
@@ -193,7 +193,7 @@ has_flag() { # FLAG: does device 0 have it?
 	lo=$(losetup -f --show /tmp/ubd-loop-back.img)
 	serve_bg /dev/${UBD_PFX}b0 ubd-loop --file "$lo"
 	cat "$BATS_TEST_TMPDIR/server.log"
-	! grep -q "buffered" "$BATS_TEST_TMPDIR/server.log"
+	not grep -q "buffered" "$BATS_TEST_TMPDIR/server.log"
 	grep -qx "direct_io=1" /run/ubd/0
 	grep -qx "backing_file=$lo" /run/ubd/0
 	[ "$(cat /sys/block/${UBD_PFX}b0/queue/logical_block_size)" = \
@@ -203,7 +203,7 @@ has_flag() { # FLAG: does device 0 have it?
 	wait_for 10 test ! -e /dev/${UBD_PFX}b0
 
 	serve_bg /dev/${UBD_PFX}b0 ubd-loop --file "$lo" --buffered
-	! grep -q "buffered" "$BATS_TEST_TMPDIR/server.log"
+	not grep -q "buffered" "$BATS_TEST_TMPDIR/server.log"
 	grep -qx "direct_io=0" /run/ubd/0
 	fio_verify /dev/${UBD_PFX}b0
 	kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
@@ -265,7 +265,7 @@ has_flag() { # FLAG: does device 0 have it?
 	serve_bg /dev/${UBD_PFX}b0 ubd-loop --file /tmp/ubd-ro/img --read-only
 	[ "$(blockdev --getro /dev/${UBD_PFX}b0)" = 1 ]
 	grep -qx "read_only=1" /run/ubd/0
-	! dd if=/dev/zero of=/dev/${UBD_PFX}b0 bs=4k count=1 oflag=direct status=none
+	not dd if=/dev/zero of=/dev/${UBD_PFX}b0 bs=4k count=1 oflag=direct status=none
 	cmp -n 1M /dev/${UBD_PFX}b0 /dev/zero
 }
 

@@ -41,6 +41,11 @@ no_nbd_server() {
 	! pgrep -x ubd-nbd >/dev/null
 }
 
+# nbdkit -v (nbdkit_bg's log) saw $1 connections end with NBD_CMD_DISC
+disc_count_is() {
+	[ "$(grep -c "client sent NBD_CMD_DISC" /tmp/ubd-nbd-kit.log)" = "$1" ]
+}
+
 # nbdkit in the background on 127.0.0.1:$1, the rest its plugin and args
 nbdkit_bg() {
 	local port=$1; shift
@@ -200,6 +205,24 @@ fails_cleanly() {
 	wait_for 10 no_nbd_server
 	[ ! -e /dev/${UBD_PFX}b0 ]
 	[ -z "$(ubd_ids)" ]
+}
+
+@test "leaving: NBD_CMD_DISC on every connection at a stop, and after a failed start" {
+	# nbdkit -v logs how each connection ended
+	nbdkit_bg 10883 -v memory 64M
+	run --separate-stderr ubd-nbd --host 127.0.0.1 --port 10883 -q 2 --connections 2 --daemon
+	[ "$status" = 0 ]
+	dd if=/dev/urandom of="$output" bs=64k count=16 oflag=direct status=none
+	pkill -TERM -x ubd-nbd
+	wait_for 10 no_nbd_server
+	wait_for 10 disc_count_is 4
+	not grep "client closed input socket" /tmp/ubd-nbd-kit.log
+	kill_nbd_servers
+	# an export too small for a device: refused after the handshake
+	rm -f /tmp/ubd-nbd-kit.log
+	nbdkit_bg 10884 -v memory 0
+	fails_cleanly 1 "the export is empty" --host 127.0.0.1 --port 10884
+	wait_for 10 grep -q "client sent NBD_CMD_DISC" /tmp/ubd-nbd-kit.log
 }
 
 @test "--persist: nbdkit killed and restarted during fio verify; fio sees no error" {

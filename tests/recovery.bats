@@ -221,7 +221,7 @@ fio_clean() {
 	[[ $output == *"still in flight after 300 ms; nothing changed"* ]]
 	dev_state_is 0 LIVE
 	in_flight
-	! ended "$dd"
+	not ended "$dd"
 	# a live device: the server's death ends it and fails the read
 	kill -9 "$(server_pid)"
 	wait_ended 15 "$dd"

@@ -27,7 +27,7 @@ has_user_copy() {
 	ubdctl list -J -O FLAGS "$1" | tee "$BATS_TEST_TMPDIR/list.json"
 	jq -e '.ubddevices[0].flags | contains("USER_COPY")' \
 		"$BATS_TEST_TMPDIR/list.json"
-	! jq -e '.ubddevices[0].flags | contains("NEED_GET_DATA")' \
+	not jq -e '.ubddevices[0].flags | contains("NEED_GET_DATA")' \
 		"$BATS_TEST_TMPDIR/list.json"
 }
 
@@ -39,7 +39,7 @@ has_user_copy() {
 		"$(grep -c '^not ok' <<<"$output") failed" >&3
 	grep 'copies from the held WRITE' <<<"$output" | sed 's/^/# /' >&3
 	[ "$status" = 0 ]
-	! grep -q '^not ok' <<<"$output"
+	not grep -q '^not ok' <<<"$output"
 	# it got to the end: the stuck-server part ran
 	grep -q 'pread of the failed WRITE after STOP' <<<"$output"
 }

@@ -3,7 +3,8 @@
  * The NBD wire format of ubd-nbd: the client handshake against scripted
  * servers on a socketpair (the server's bytes are written up front, the
  * client's read back and checked afterwards), request encoding, and the
- * reply parser on simple and structured replies, whole and cut short.
+ * reply parser on simple and structured replies, whole and cut short;
+ * and the NBD_CMD_DISC a connection is closed with.
  */
 #define _GNU_SOURCE
 #include <endian.h>
@@ -12,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "nbd_conn.h"
 #include "nbd_proto.h"
 #include "tap.h"
 
@@ -426,6 +428,25 @@ static void test_data_header(void)
 	     "a hole chunk carries no data");
 }
 
+static void test_disconnect(void)
+{
+	struct buf b = { .len = 0 };
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) {
+		t_ok(0, "socketpair: %s", strerror(errno));
+		return;
+	}
+	nbd_disconnect(sv[0]);
+	b.len = read(sv[1], b.b, sizeof(b.b));
+	t_ok(b.len == NBD_REQUEST_SIZE && at32(&b, 0) == NBD_REQUEST_MAGIC &&
+	     at32(&b, 4) == NBD_CMD_DISC && at64(&b, 8) == 0 &&
+	     at64(&b, 16) == 0 && at32(&b, 24) == 0,
+	     "nbd_disconnect sends NBD_CMD_DISC (%zd bytes)", (ssize_t)b.len);
+	t_ok(read(sv[1], b.b, sizeof(b.b)) == 0, "... and closes the socket");
+	close(sv[1]);
+}
+
 int main(void)
 {
 	test_go();
@@ -433,5 +454,6 @@ int main(void)
 	test_export_name();
 	test_replies();
 	test_data_header();
+	test_disconnect();
 	return t_done();
 }
