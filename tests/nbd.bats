@@ -222,7 +222,7 @@ fails_cleanly() {
 	rm -f /tmp/ubd-nbd-kit.log
 	nbdkit_bg 10884 -v memory 0
 	fails_cleanly 1 "the export is empty" --host 127.0.0.1 --port 10884
-	wait_for 10 grep -q "client sent NBD_CMD_DISC" /tmp/ubd-nbd-kit.log
+	wait_for 10 disc_count_is 1
 }
 
 @test "--persist: nbdkit killed and restarted during fio verify; fio sees no error" {
