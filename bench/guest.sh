@@ -175,18 +175,57 @@ cpu_ticks() { # utime+stime of process $1 (all its threads), in ticks
 	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
 }
 
+# Where the time went, for the run's record: per CPU the run and wait time
+# (/proc/schedstat), and per thread of server $1 (if any) its CPU at the
+# moment, run and wait time, migrations and context switches.  One JSON
+# object; sched_delta makes the differences of two.  Read before and after
+# fio, not during: nothing more runs beside the job.
+sched_snap() {
+	local t
+	{
+		awk '/^cpu[0-9]/ { print "cpu", substr($1, 4), $8, $9 }' /proc/schedstat
+		[ -n "$1" ] && for t in /proc/"$1"/task/*; do
+			[ -r "$t/schedstat" ] || continue
+			echo "thread ${t##*/} $(cat "$t/comm" 2>/dev/null | tr -c 'A-Za-z0-9_.\n-' _)" \
+				"$(sed 's/.*) //' "$t/stat" 2>/dev/null | awk '{ print $37 }')" \
+				"$(awk '{ print $1, $2 }' "$t/schedstat" 2>/dev/null)" \
+				"$(awk '/^se.nr_migrations|^nr_voluntary_switches|^nr_involuntary_switches/ { printf "%s ", $3 }' "$t/sched" 2>/dev/null)"
+		done
+	} | awk 'BEGIN { printf "{\"cpus\":{" }
+		$1 == "cpu" { printf "%s\"%s\":[%s,%s]", nc++ ? "," : "", $2, $3, $4 }
+		$1 == "thread" && NF == 9 { t[nt++] = sprintf("\"%s\":{\"comm\":\"%s\",\"cpu\":%s,\"run\":%s,\"wait\":%s,\"migr\":%s,\"vol\":%s,\"invol\":%s}", $2, $3, $4, $5, $6, $7, $8, $9) }
+		END { printf "},\"threads\":{"; for (i = 0; i < nt; i++) printf "%s%s", i ? "," : "", t[i]; print "}}" }'
+}
+
+# the record of sched_snap $1 (before) to $2 (after), times in ms
+sched_delta() {
+	jq -cn --argjson a "$1" --argjson b "$2" '
+		def ms: . / 1e6 | round;
+		{cpus: [$b.cpus | to_entries[] | .key as $c |
+			{cpu: ($c | tonumber), busy_ms: ((.value[0] - $a.cpus[$c][0]) | ms),
+			 wait_ms: ((.value[1] - $a.cpus[$c][1]) | ms)}],
+		 threads: [$b.threads | to_entries[] | select($a.threads[.key]) |
+			.key as $t | .value as $v | $a.threads[$t] as $o |
+			{comm: $v.comm, cpu_end: $v.cpu, run_ms: (($v.run - $o.run) | ms),
+			 wait_ms: (($v.wait - $o.wait) | ms), migrations: ($v.migr - $o.migr),
+			 vol_cs: ($v.vol - $o.vol), invol_cs: ($v.invol - $o.invol)}]}' 2>/dev/null ||
+		echo null
+}
+
 # run_job ROUND PAIR SIDE DEV PID JOBNAME RW BS QD
 run_job() {
 	local round=$1 pair=$2 side=$3 dev=$4 pid=$5 name=$6 rw=$7 bs=$8 qd=$9
-	local out=$W/fio.json err=$W/fio.err c0=0 c1=0 rc dir
+	local out=$W/fio.json err=$W/fio.err c0=0 c1=0 rc dir s0 sched
 	N=$((N + 1))
 	[ -n "$pid" ] && c0=$(cpu_ticks "$pid")
+	s0=$(sched_snap "$pid")
 	fio --name="$name" --filename="$dev" --rw="$rw" --bs="$bs" --iodepth="$qd" \
 		--direct=1 --ioengine=io_uring --time_based --runtime="$RUNTIME" \
 		--ramp_time="$RAMP" --cpus_allowed=0 --numjobs=1 \
 		--output-format=json --output="$out" 2>"$err"
 	rc=$?
 	[ -n "$pid" ] && c1=$(cpu_ticks "$pid")
+	sched=$(sched_delta "$s0" "$(sched_snap "$pid")")
 	case $rw in *read) dir=read ;; *) dir=write ;; esac
 	local cpu=null
 	[ -n "$pid" ] && cpu=$(awk -v a="$c0" -v b="$c1" -v t="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / t }')
@@ -194,7 +233,7 @@ run_job() {
 		[ "$(jq '.jobs[0].error' "$out")" = 0 ]; then
 		jq -c --argjson round "$round" --arg pair "$pair" --arg side "$side" \
 			--arg dev "$dev" --arg job "$name" --arg dir "$dir" \
-			--argjson cpu "$cpu" '.jobs[0] as $j | $j[$dir] as $d | {
+			--argjson cpu "$cpu" --argjson sched "$sched" '.jobs[0] as $j | $j[$dir] as $d | {
 				round: $round, pair: $pair, side: $side, dev: $dev, job: $job,
 				ok: true,
 				iops: $d.iops,
@@ -204,7 +243,8 @@ run_job() {
 				clat_mean_us: ($d.clat_ns.mean / 1000),
 				ios: $d.total_ios,
 				fio_usr_cpu: $j.usr_cpu, fio_sys_cpu: $j.sys_cpu,
-				server_cpu_s: $cpu }' "$out" >>"$RUNS"
+				fio_ctx: $j.ctx,
+				server_cpu_s: $cpu, sched: $sched }' "$out" >>"$RUNS"
 		log "[$N/$NRUNS] r$round $pair $side $name: $(tail -n1 "$RUNS" |
 			jq -r '"\(.iops | floor) IOPS, \(.mbps * 10 | floor / 10) MB/s, p99 \(.clat_p99_us) us" +
 				(if .server_cpu_s then ", server \(.server_cpu_s) s CPU" else "" end)')"
