@@ -30,6 +30,7 @@ int loop_io_init(struct loop_io *io, const struct loop_file *f,
 	io->fua = iod->op_flags & UBD_IO_F_FUA;
 	io->nounmap = iod->op_flags & UBD_IO_F_NOUNMAP;
 	io->buf = buf;
+	io->buf_index = -1;
 	io->pos = f->offset + (iod->start_sector << SECTOR_SHIFT);
 	io->len = (uint64_t)iod->nr_sectors << SECTOR_SHIFT;
 	io->done = 0;
@@ -70,12 +71,23 @@ void loop_io_prep(const struct loop_file *f, const struct loop_io *io,
 
 	switch (io->op) {
 	case UBD_IO_OP_READ:
-		io_uring_prep_read(sqe, f->fd, io->buf + io->done, left,
-				   io->pos + io->done);
+		if (io->buf_index >= 0)
+			io_uring_prep_read_fixed(sqe, f->fd, io->buf + io->done,
+						 left, io->pos + io->done,
+						 io->buf_index);
+		else
+			io_uring_prep_read(sqe, f->fd, io->buf + io->done, left,
+					   io->pos + io->done);
 		break;
 	case UBD_IO_OP_WRITE:
-		io_uring_prep_write(sqe, f->fd, io->buf + io->done, left,
-				    io->pos + io->done);
+		if (io->buf_index >= 0)
+			io_uring_prep_write_fixed(sqe, f->fd,
+						  io->buf + io->done, left,
+						  io->pos + io->done,
+						  io->buf_index);
+		else
+			io_uring_prep_write(sqe, f->fd, io->buf + io->done,
+					    left, io->pos + io->done);
 		if (io->fua)
 			sqe->rw_flags = RWF_DSYNC;
 		break;

@@ -37,6 +37,8 @@ struct loop_io {
 	bool fua;
 	bool nounmap;
 	char *buf;
+	/* buf is in the ring's registered buffer of that index, or -1 */
+	int buf_index;
 	uint64_t pos;		/* byte in the backing file */
 	uint64_t len;		/* bytes */
 	uint64_t done;		/* bytes moved so far: READ and WRITE */
@@ -44,7 +46,7 @@ struct loop_io {
 
 /*
  * Take @iod (whose data is at @buf) into @io.  0, or -EOPNOTSUPP for an op
- * the loop target does not serve.
+ * the loop target does not serve.  The caller may then set buf_index.
  */
 int loop_io_init(struct loop_io *io, const struct loop_file *f,
 		 const struct ubd_io_desc *iod, void *buf);

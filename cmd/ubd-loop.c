@@ -603,6 +603,8 @@ static int loop_queue_io(struct ubd_queue *q, int tag,
 	ret = loop_io_init(io, &lq->file, iod, data);
 	if (ret)
 		return ret;
+	/* a registered buffer spares the kernel pinning it for this io */
+	io->buf_index = ubd_queue_fixed_buf(q, tag, data, io->len);
 	return loop_queue_step(q, tag, io);
 }
 

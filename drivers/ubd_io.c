@@ -36,16 +36,35 @@ static bool ubd_rq_has_data(const struct request *req)
 	return req_op(req) == REQ_OP_READ || req_op(req) == REQ_OP_WRITE;
 }
 
-/* the bio pages of a WRITE -> the server's buffer */
-static int ubd_copy_rq_to_server(struct request *req, u64 uaddr)
+/*
+ * The server's buffer at @uaddr as an iov_iter.  A command sent with
+ * IORING_URING_CMD_FIXED names one of the ring's registered buffers: when
+ * the range lies inside it, the copy takes its pages from there, pinned
+ * once at registration, instead of walking the page tables on every io.
+ * Anything else (no flag, a range outside that buffer: io_uring checks
+ * both ends) is plain user memory, as ublk reads the same command.
+ */
+static int ubd_import_server_buf(struct io_uring_cmd *cmd, int rw, u64 uaddr,
+				 unsigned int bytes, struct iovec *iov,
+				 struct iov_iter *iter)
+{
+	if ((cmd->flags & IORING_URING_CMD_FIXED) &&
+	    !io_uring_cmd_import_fixed(uaddr, bytes, rw, iter, cmd))
+		return 0;
+	return import_single_range(rw, u64_to_user_ptr(uaddr), bytes, iov,
+				   iter);
+}
+
+/* the bio pages of a WRITE -> the server's buffer, named by @cmd */
+static int ubd_copy_rq_to_server(struct request *req,
+				 struct io_uring_cmd *cmd, u64 uaddr)
 {
 	unsigned int bytes = blk_rq_bytes(req);
 	struct iov_iter iter;
 	struct iovec iov;
 	int ret;
 
-	ret = import_single_range(ITER_DEST, u64_to_user_ptr(uaddr), bytes,
-				  &iov, &iter);
+	ret = ubd_import_server_buf(cmd, ITER_DEST, uaddr, bytes, &iov, &iter);
 	if (ret)
 		return ret;
 	if (ubd_copy_rq_iter(req, 0, bytes, &iter) != bytes)
@@ -53,16 +72,17 @@ static int ubd_copy_rq_to_server(struct request *req, u64 uaddr)
 	return 0;
 }
 
-/* the server's buffer -> the bio pages of a READ, at most @bytes */
-static int ubd_copy_server_to_rq(struct request *req, u64 uaddr,
+/* the server's buffer, named by @cmd -> the bio pages of a READ, at most @bytes */
+static int ubd_copy_server_to_rq(struct request *req,
+				 struct io_uring_cmd *cmd, u64 uaddr,
 				 unsigned int bytes)
 {
 	struct iov_iter iter;
 	struct iovec iov;
 	int ret;
 
-	ret = import_single_range(ITER_SOURCE, u64_to_user_ptr(uaddr), bytes,
-				  &iov, &iter);
+	ret = ubd_import_server_buf(cmd, ITER_SOURCE, uaddr, bytes, &iov,
+				    &iter);
 	if (ret)
 		return ret;
 	if (ubd_copy_rq_iter(req, 0, bytes, &iter) != bytes)
@@ -157,7 +177,7 @@ static void ubd_deliver(struct ubd_queue *ubq, struct ubd_io *io,
 					  issue_flags);
 			return;
 		}
-		if (ubd_copy_rq_to_server(req, io->addr)) {
+		if (ubd_copy_rq_to_server(req, cmd, io->addr)) {
 			/* a bad buffer fails this io; the tag stays armed */
 			smp_mb__before_atomic();
 			set_bit(UBD_IO_ACTIVE, &io->flags);
@@ -523,7 +543,7 @@ static int ubd_commit_and_fetch(struct ubd_queue *ubq, struct ubd_io *io,
 	/* as in ublk: a READ's data is in the buffer this command names */
 	if (req_op(req) == REQ_OP_READ && res > 0 && !user_copy) {
 		res = min_t(unsigned int, res, blk_rq_bytes(req));
-		if (ubd_copy_server_to_rq(req, uc->addr, res))
+		if (ubd_copy_server_to_rq(req, cmd, uc->addr, res))
 			res = -EFAULT;
 	}
 	/* re-arm first: once the request ends its tag may come back */
@@ -534,7 +554,8 @@ static int ubd_commit_and_fetch(struct ubd_queue *ubq, struct ubd_io *io,
 
 /* UBD_F_NEED_GET_DATA: copy the WRITE data now that we know where to */
 static int ubd_need_get_data(struct ubd_queue *ubq, struct ubd_io *io,
-			     u16 tag, const struct ubd_io_cmd *uc)
+			     u16 tag, struct io_uring_cmd *cmd,
+			     const struct ubd_io_cmd *uc)
 {
 	struct request *req;
 	int ret = UBD_IO_RES_OK;
@@ -546,7 +567,7 @@ static int ubd_need_get_data(struct ubd_queue *ubq, struct ubd_io *io,
 		return -EINVAL;
 
 	req = ubd_tag_to_rq(ubq, tag);
-	if (ubd_copy_rq_to_server(req, uc->addr))
+	if (ubd_copy_rq_to_server(req, cmd, uc->addr))
 		ret = -EFAULT;
 	else
 		clear_bit(UBD_IO_NEED_DATA, &io->flags);
@@ -591,7 +612,7 @@ static int ubd_ch_uring_cmd(struct io_uring_cmd *cmd, unsigned int issue_flags)
 	case UBD_IO_NEED_GET_DATA:
 		if (current != READ_ONCE(ubq->daemon))
 			return -EINVAL;
-		return ubd_need_get_data(ubq, io, tag, &uc);
+		return ubd_need_get_data(ubq, io, tag, cmd, &uc);
 	default:
 		return -EOPNOTSUPP;
 	}

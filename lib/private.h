@@ -46,6 +46,12 @@ struct ubd_io {
 
 /* the char dev and up to 7 files of the target (ubd_queue_register_file) */
 #define UBD_QUEUE_FILES	8
+/*
+ * The start of each tag's buffer registered with the ring (queue.c): up
+ * to this much of each, and up to UBD_FIXED_QUEUE_BYTES in all per queue
+ */
+#define UBD_FIXED_BUF_BYTES	(32 * 1024)
+#define UBD_FIXED_QUEUE_BYTES	(4 * 1024 * 1024)
 
 /* @clock's time in ns: placement's looks and the spin's budget */
 static inline uint64_t ubd_now_ns(clockid_t clock)
@@ -87,6 +93,9 @@ struct ubd_queue {
 	unsigned int nr_copies;		/* user-copy SQEs not yet completed */
 	unsigned int nr_files;		/* slots of the file table in use */
 	unsigned int nr_files_max;	/* its size: 1, or UBD_QUEUE_FILES */
+	/* bytes at the start of each tag's buffer registered as buffer <tag> */
+	size_t fixed_len;
+	bool fixed_cmds;		/* ... and named in the io commands */
 	bool fault_exit;		/* die like a crashed thread */
 	bool ring_left;			/* ... leaving its ring to be closed */
 	int error;			/* why the thread ended, -errno */

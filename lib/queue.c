@@ -71,6 +71,18 @@ void *ubd_queue_io_data(const struct ubd_queue *q, int tag)
 	return q->ios[tag].data ?: ubd_queue_io_buf(q, tag);
 }
 
+int ubd_queue_fixed_buf(const struct ubd_queue *q, int tag,
+			const void *addr, size_t len)
+{
+	const char *start = ubd_queue_io_buf(q, tag);
+	const char *p = addr;
+
+	if (!q->fixed_len || p < start || p > start + q->fixed_len ||
+	    len > (size_t)(start + q->fixed_len - p))
+		return -1;
+	return tag;
+}
+
 bool ubd_queue_stopping(const struct ubd_queue *q)
 {
 	return q->stopping ||
@@ -131,6 +143,14 @@ static int queue_io_cmd(struct ubd_queue *q, unsigned int op, int tag,
 	cmd->result = result;
 	/* with user copy the driver wants no buffer */
 	cmd->addr = q->dev->user_copy ? 0 : (uintptr_t)addr;
+	/*
+	 * The driver copies through the registered buffer what fits in it,
+	 * and reads the address as plain memory otherwise (a larger io).
+	 */
+	if (q->fixed_cmds && ubd_queue_fixed_buf(q, tag, addr, 1) == tag) {
+		sqe->uring_cmd_flags = IORING_URING_CMD_FIXED;
+		sqe->buf_index = tag;
+	}
 	q->nr_waiting++;
 	q->ios[tag].state = IO_WAITING;
 	return 0;
@@ -499,6 +519,57 @@ int ubd_queue_register_file(struct ubd_queue *q, int fd)
 	return q->nr_files++;
 }
 
+/*
+ * Register the start of each tag's buffer with the ring, as buffer <tag>:
+ * pinned once here, its pages need no page-table walk per io, neither by
+ * the driver's copy (io commands with IORING_URING_CMD_FIXED) nor by a
+ * target's O_DIRECT I/O (READ_FIXED, WRITE_FIXED; ubd_queue_fixed_buf()).
+ * Measured in the TCG guest, one boot, 3 rounds, 4k randread QD32 on
+ * ubd-loop over ext4 on a virtio disk: 31.1k/27.7k/28.6k IOPS without,
+ * 32.5k/30.4k/30.4k with, at 30-34 us of CPU per io instead of 35-40.
+ *
+ * Only the first UBD_FIXED_BUF_BYTES of each, and less of each the deeper
+ * the queue, UBD_FIXED_QUEUE_BYTES in all (none under a page each): the
+ * whole of depth * max_io_buf_bytes (64 MiB per queue by default, far more
+ * with deep queues) would all be pinned RAM, where the lazily touched
+ * buffers cost what the ios use.  Larger ios take the plain path.  Not
+ * with user copy, whose copies are SQEs of their own.  Fine to lack:
+ * RLIMIT_MEMLOCK may refuse an unprivileged server.
+ */
+static void queue_register_bufs(struct ubd_queue *q)
+{
+	struct iovec *iov;
+	unsigned int tag;
+	size_t len = q->dev->info.max_io_buf_bytes;
+	int ret;
+
+	if (q->dev->user_copy)
+		return;
+	if (len > UBD_FIXED_BUF_BYTES)
+		len = UBD_FIXED_BUF_BYTES;
+	if (len > UBD_FIXED_QUEUE_BYTES / q->depth)
+		len = UBD_FIXED_QUEUE_BYTES / q->depth / 4096 * 4096;
+	if (!len)
+		return;
+	iov = calloc(q->depth, sizeof(*iov));
+	if (!iov)
+		return;
+	for (tag = 0; tag < q->depth; tag++) {
+		iov[tag].iov_base = ubd_queue_io_buf(q, tag);
+		iov[tag].iov_len = len;
+	}
+	ret = io_uring_register_buffers(&q->ring, iov, q->depth);
+	free(iov);
+	if (ret) {
+		ubd_info("queue %d: no registered buffers (%s): copies look up their pages per io\n",
+			 q->q_id, ubd_strerror(ret));
+		return;
+	}
+	q->fixed_len = len;
+	/* ublk reads no flag of its commands: no sense naming a buffer */
+	q->fixed_cmds = !q->dev->ctrl->is_ublk;
+}
+
 static int queue_setup_ring(struct ubd_queue *q)
 {
 	struct ubd_dev *dev = q->dev;
@@ -521,6 +592,7 @@ static int queue_setup_ring(struct ubd_queue *q)
 	}
 	/* saves the fd lookup on every enter; fine to lack */
 	io_uring_register_ring_fd(&q->ring);
+	queue_register_bufs(q);
 
 	if (dev->ops->init_queue) {
 		ret = dev->ops->init_queue(q);

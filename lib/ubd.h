@@ -262,6 +262,14 @@ void *ubd_queue_io_data(const struct ubd_queue *q, int tag);
  * sparse tables).  Call it from init_queue.
  */
 int ubd_queue_register_file(struct ubd_queue *q, int fd);
+/*
+ * The index of the registered buffer that holds @len bytes at @addr, for
+ * READ_FIXED and WRITE_FIXED SQEs, or -1: the start of each tag's buffer
+ * may be registered with the queue's ring (not with user copy, nor when
+ * the kernel refuses the pinning).
+ */
+int ubd_queue_fixed_buf(const struct ubd_queue *q, int tag,
+			const void *addr, size_t len);
 /* a free SQE of the queue's ring; submits pending ones if it must */
 struct io_uring_sqe *ubd_queue_get_sqe(struct ubd_queue *q);
 /* finish io @tag with @res (bytes done or -errno) */

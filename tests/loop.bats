@@ -199,6 +199,9 @@ has_flag() { # FLAG: does device 0 have it?
 	[ "$(cat /sys/block/${UBD_PFX}b0/queue/logical_block_size)" = \
 	  "$(blockdev --getss "$lo")" ]
 	fio_verify /dev/${UBD_PFX}b0
+	# ios within the registered start of the buffers (32K) and beyond
+	not grep -q "no registered buffers" "$BATS_TEST_TMPDIR/server.log"
+	fio_verify /dev/${UBD_PFX}b0 --bsrange=4k-128k --size=16M
 	kill -TERM "$SERVER_PID"; wait "$SERVER_PID"
 	wait_for 10 test ! -e /dev/${UBD_PFX}b0
 

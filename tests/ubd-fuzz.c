@@ -898,6 +898,13 @@ static uint64_t hud(int kind, unsigned int q, unsigned int tag)
 	return (uint64_t)kind << 32 | q << 16 | tag;
 }
 
+/*
+ * The helper's ring has the first half of its buffers registered: commands
+ * that name that buffer (IORING_URING_CMD_FIXED) have the driver copy
+ * through it, or, for an address outside it, through plain memory.
+ */
+static __thread bool t_fixed_buf;
+
 static void h_io(struct io_uring *ring, uint32_t op, unsigned int q,
 		 unsigned int tag, uint64_t addr, int result, int kind)
 {
@@ -919,6 +926,10 @@ static void h_io(struct io_uring *ring, uint32_t op, unsigned int q,
 	cmd->tag = tag;
 	cmd->result = result;
 	cmd->addr = addr;
+	if (t_fixed_buf && (q + tag + kind) % 3) {
+		sqe->uring_cmd_flags = IORING_URING_CMD_FIXED;
+		sqe->buf_index = 0;
+	}
 }
 
 static bool dev_exists(unsigned int id)
@@ -960,6 +971,15 @@ static void *helper_main(void *arg)
 		goto out;
 	}
 	io_uring_register_files(&ring, &fd, 1);
+	{
+		struct iovec half = {
+			.iov_base = bufs,
+			.iov_len = (size_t)n * HELPER_IO_BYTES / 2 & ~4095UL,
+		};
+
+		t_fixed_buf = half.iov_len &&
+			      !io_uring_register_buffers(&ring, &half, 1);
+	}
 	for (q = 0; q < h->nq; q++) {
 		void *p = mmap(NULL, dsz, PROT_READ, MAP_SHARED, fd,
 			       q * DESC_STRIDE);

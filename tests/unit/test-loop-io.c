@@ -25,6 +25,7 @@
 static struct io_uring ring;
 static char *buf;
 static unsigned int last_steps;	/* SQEs the last io took */
+static int run_buf_index = -1;	/* buf's registered buffer for run_io */
 
 /* run one io to its end as the queue thread would; its result */
 static int run_io(const struct loop_file *f, unsigned int op,
@@ -42,6 +43,7 @@ static int run_io(const struct loop_file *f, unsigned int op,
 	last_steps = 0;
 	if (loop_io_init(&io, f, &iod, buf))
 		return -EOPNOTSUPP;
+	io.buf_index = run_buf_index;
 	do {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
 		struct io_uring_cqe *cqe;
@@ -197,6 +199,47 @@ static void test_zero(const char *what, int fd, bool holes)
 	     (long long)before, (long long)after);
 }
 
+/* READ_FIXED and WRITE_FIXED from a registered buffer, a short one too */
+static void test_fixed_buf(const char *what, int fd)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = 65536 };
+	struct loop_file f = { .fd = fd };
+	struct ubd_io_desc iod = {
+		.op_flags = UBD_IO_OP_WRITE, .nr_sectors = 8, .start_sector = 2,
+	};
+	struct io_uring_sqe sqe;
+	struct loop_io io;
+	int ret, res;
+
+	ret = io_uring_register_buffers(&ring, &iov, 1);
+	if (ret) {
+		t_skip("cannot register a buffer here");
+		return;
+	}
+	run_buf_index = 0;
+	memset(buf, 0x55, 8192);
+	res = run_io(&f, UBD_IO_OP_WRITE, 0, 40, 16);
+	t_ok(res == 8192 && file_bytes(fd, 40 * 512, 0x55, 8192),
+	     "%s: write from a registered buffer (res %d)", what, res);
+	memset(buf, 0, 8192);
+	res = run_io(&f, UBD_IO_OP_READ, 0, 40, 16);
+	t_ok(res == 8192 && all_bytes(buf, 0x55, 8192),
+	     "%s: read into a registered buffer (res %d)", what, res);
+	run_buf_index = -1;
+	io_uring_unregister_buffers(&ring);
+
+	loop_io_init(&io, &f, &iod, buf);
+	t_ok(io.buf_index == -1, "init leaves the buffer unregistered");
+	io.buf_index = 0;
+	loop_io_complete(&io, 1000, &res);
+	memset(&sqe, 0, sizeof(sqe));
+	loop_io_prep(&f, &io, &sqe);
+	t_ok(sqe.opcode == IORING_OP_WRITE_FIXED && sqe.buf_index == 0 &&
+	     sqe.addr == (uintptr_t)(buf + 1000) && sqe.len == 3096,
+	     "the rest of a short fixed write stays fixed (opcode %u)",
+	     sqe.opcode);
+}
+
 /* short transfers go on with the rest; EOF ends with the whole sectors */
 static void test_short(int fd)
 {
@@ -291,6 +334,7 @@ static void test_dir(const char *dir)
 	test_rw(dir, fd, 0);
 	test_rw(dir, fd, 65536);
 	test_registered(dir, fd);
+	test_fixed_buf(dir, fd);
 	test_zero(dir, fd, true);
 	test_short(fd);
 	close(fd);
