@@ -289,6 +289,9 @@ log "$(uname -r), $(nproc) CPUs; pairs: $PAIRS; ${#JOBS[@]} jobs x $ROUNDS round
 	"runtime $RUNTIME s + ramp $RAMP s; $NRUNS fio runs"
 for round in $(seq "$ROUNDS"); do
 	for pair in $PAIRS; do
+		bench_pair_jobs "$pair"
+		# ONLY may leave a pair nothing to run
+		[ ${#PAIR_JOBS[@]} -gt 0 ] || continue
 		if ! pair_up "$pair"; then
 			FAILED=1
 			note "setting up $pair (round $round) failed; its jobs are skipped"
@@ -311,7 +314,6 @@ for round in $(seq "$ROUNDS"); do
 		fi
 		log "round $round $pair: $KDEV ($KDESC, sched $ksched) vs $UDEV ($UDESC, pid $UPID, sched $usched)"
 		j=0
-		bench_pair_jobs "$pair"
 		for job in "${PAIR_JOBS[@]}"; do
 			set -- $job
 			# alternate which device goes first, by job and by round

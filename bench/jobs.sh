@@ -44,6 +44,21 @@ JOBS+=("read-128k-qd32 read 128k 32" "write-128k-qd32 write 128k 32")
 # the jobs of the mode pairs (null-qN-ngd, null-qN-uc)
 MODE_JOBS=("randread-4k-qd32 randread 4k 32" "randwrite-4k-qd32 randwrite 4k 32"
 	   "read-128k-qd32 read 128k 32")
+# ONLY="name ...": just these jobs, of both lists (an A/B of one row needs
+# many rounds of it, not of the rest)
+ONLY=${ONLY:-}
+if [ -n "$ONLY" ]; then
+	bench_only() { # keep the jobs of array $1 that ONLY names
+		local -n list=$1
+		local kept=() j
+		for j in "${list[@]}"; do
+			[[ " $ONLY " == *" ${j%% *} "* ]] && kept+=("$j")
+		done
+		list=("${kept[@]}")
+	}
+	bench_only JOBS
+	bench_only MODE_JOBS
+fi
 
 # is $1 a pair of ubd-null in another data-path mode?
 bench_mode_pair() {
