@@ -21,8 +21,22 @@
  * waiting and is not busy, it leaves its CPU out of its affinity and moves.
  * A later look may move it back, if the crowd follows it.  Moves that
  * follow each other closely make the looks rarer, so that two crowded CPUs
- * cannot make it bounce.  The CPUs it may use are those it started with:
- * start the server under taskset(1) to narrow them.
+ * cannot make it bounce.
+ *
+ * Looks catch a thread that stays; they miss one that only visits.  A
+ * thread woken while its own CPU is briefly busy (a kworker, a timer) may
+ * be put on the submitter's CPU and pulled back a few milliseconds later,
+ * each visit a preemption of the application and a TLB flush, which
+ * emulation makes dear.  Measured in the TCG guest, ubd-null with 2 queues,
+ * fio on CPU 0, 4k randread QD32: the thread made 9-82 such migrations in
+ * a 12 s run, and tasks waited 0.2-0.5 s for CPU 0 where null_blk's runs
+ * had 7-58 ms.  So a thread that is calm where it is also leaves out of its
+ * affinity the CPUs that others keep nearly always busy, and takes them
+ * back once they are freed; it never leaves out its own CPU, so this moves
+ * nothing, it only closes doors.
+ *
+ * The CPUs it may use are those it started with: start the server under
+ * taskset(1) to narrow them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -50,6 +64,12 @@
 /* ... and is a place to go with little waiting and half its time idle */
 #define CALM_PCT	15
 #define BUSY_PCT	50
+/*
+ * Others keep a CPU full when it ran tasks 90% of the time; it is free
+ * again below 70%.  A CPU that fio keeps busy measured 96%-100%.
+ */
+#define FULL_PCT	90
+#define FREED_PCT	70
 
 struct ubd_placement {
 	int fd;				/* /proc/schedstat */
@@ -58,6 +78,8 @@ struct ubd_placement {
 	char *buf;
 	size_t buf_size;
 	cpu_set_t allowed;		/* the thread's CPUs at its start */
+	cpu_set_t avoided;		/* ... left out as full (avoid) */
+	int left;			/* ... left by the last move, or -1 */
 	int nr_cpus;			/* highest allowed CPU + 1 */
 	struct ubd_cpu_time *last;	/* per CPU, at the last look */
 	struct ubd_cpu_time *delta;	/* ... and since then */
@@ -66,6 +88,7 @@ struct ubd_placement {
 	uint64_t moved_ns;		/* the last move: 0 for never */
 	uint64_t hold_ms;		/* the pause after a move */
 	bool off;			/* a read or the affinity failed: no more looks */
+	bool avoid_logged;		/* the first avoid was logged */
 };
 
 int ubd_schedstat_parse(const char *text, struct ubd_cpu_time *cpus,
@@ -127,6 +150,25 @@ int ubd_placement_pick(const struct ubd_cpu_time *delta, int nr_cpus,
 		}
 	}
 	return pick;
+}
+
+void ubd_placement_avoid(const struct ubd_cpu_time *delta, int nr_cpus,
+			 const cpu_set_t *allowed, int cpu, uint64_t span_ns,
+			 const cpu_set_t *avoided, cpu_set_t *avoid)
+{
+	int c;
+
+	CPU_ZERO(avoid);
+	if (cpu < 0 || cpu >= nr_cpus || !span_ns)
+		return;
+	for (c = 0; c < nr_cpus; c++) {
+		/* the thread's own CPU: its busy time is partly the thread's */
+		if (c == cpu || !CPU_ISSET(c, allowed))
+			continue;
+		if (delta[c].busy_ns * 100 >=
+		    span_ns * (CPU_ISSET(c, avoided) ? FREED_PCT : FULL_PCT))
+			CPU_SET(c, avoid);
+	}
 }
 
 /* the thread's own run and wait times: "run_ns wait_ns slices" */
@@ -200,6 +242,7 @@ struct ubd_placement *ubd_placement_new(void)
 	if (p->self_fd < 0)
 		goto out_close;
 	p->hold_ms = HOLD_MIN_MS;
+	p->left = -1;
 	return p;
 
 out_close:
@@ -226,18 +269,43 @@ void ubd_placement_free(struct ubd_placement *p)
 }
 
 /*
+ * The thread's CPUs: those it started with, but the full ones and the one
+ * it left last.  When that leaves none, just the latter is left out.
+ */
+static int placement_apply(struct ubd_placement *p)
+{
+	cpu_set_t mask;
+	int c;
+
+	CPU_ZERO(&mask);
+	for (c = 0; c < p->nr_cpus; c++)
+		if (CPU_ISSET(c, &p->allowed) && !CPU_ISSET(c, &p->avoided) &&
+		    c != p->left)
+			CPU_SET(c, &mask);
+	if (!CPU_COUNT(&mask)) {
+		mask = p->allowed;
+		if (p->left >= 0)
+			CPU_CLR(p->left, &mask);
+	}
+	return sched_setaffinity(0, sizeof(mask), &mask) ? -errno : 0;
+}
+
+/*
  * Leave @cpu out of the thread's CPUs: the scheduler moves it at once, to
  * @to or another of them, as it sees fit at each wake-up.
  */
 static void placement_move(struct ubd_placement *p, int q_id, int cpu, int to,
 			   uint64_t t)
 {
-	cpu_set_t mask = p->allowed;
+	int ret;
 
-	CPU_CLR(cpu, &mask);
-	if (sched_setaffinity(0, sizeof(mask), &mask)) {
+	p->left = cpu;
+	/* calm, so not full */
+	CPU_CLR(to, &p->avoided);
+	ret = placement_apply(p);
+	if (ret) {
 		ubd_info("queue %d: cannot leave CPU %d: %s\n", q_id, cpu,
-			 ubd_strerror(-errno));
+			 ubd_strerror(ret));
 		p->off = true;
 		return;
 	}
@@ -254,10 +322,38 @@ static void placement_move(struct ubd_placement *p, int q_id, int cpu, int to,
 	p->moved_ns = t;
 }
 
+/* the thread is calm on @cpu: leave out the CPUs others keep full */
+static void placement_keep_off(struct ubd_placement *p, int q_id, int cpu,
+			       uint64_t span_ns)
+{
+	cpu_set_t avoid;
+	int ret, c;
+
+	ubd_placement_avoid(p->delta, p->nr_cpus, &p->allowed, cpu, span_ns,
+			    &p->avoided, &avoid);
+	if (CPU_EQUAL(&avoid, &p->avoided))
+		return;
+	p->avoided = avoid;
+	ret = placement_apply(p);
+	if (ret) {
+		ubd_info("queue %d: cannot set its CPUs: %s\n", q_id,
+			 ubd_strerror(ret));
+		p->off = true;
+		return;
+	}
+	if (p->avoid_logged || !CPU_COUNT(&avoid))
+		return;
+	for (c = 0; c < p->nr_cpus && !CPU_ISSET(c, &avoid); c++)
+		;
+	ubd_info("queue %d: CPU %d is kept busy by others, staying off it (later changes are not logged)\n",
+		 q_id, c);
+	p->avoid_logged = true;
+}
+
 void ubd_placement_look(struct ubd_placement *p, int q_id)
 {
 	struct ubd_cpu_time self, self_delta;
-	uint64_t t;
+	uint64_t t, span_ns;
 	int c, cpu, to = -1;
 
 	if (p->off || ubd_now_ns(CLOCK_MONOTONIC_COARSE) < p->next_ns)
@@ -281,9 +377,10 @@ void ubd_placement_look(struct ubd_placement *p, int q_id)
 	self_delta.busy_ns = self.busy_ns - p->self_last.busy_ns;
 	self_delta.wait_ns = self.wait_ns - p->self_last.wait_ns;
 	p->self_last = self;
-	if (p->last_ns)
+	span_ns = p->last_ns ? t - p->last_ns : 0;
+	if (span_ns)
 		to = ubd_placement_pick(p->delta, p->nr_cpus, &p->allowed, cpu,
-					&self_delta, t - p->last_ns);
+					&self_delta, span_ns);
 	p->last_ns = t;
 	p->next_ns = t + (uint64_t)LOOK_MS * 1000000;
 	if (to >= 0) {
@@ -291,5 +388,7 @@ void ubd_placement_look(struct ubd_placement *p, int q_id)
 		p->next_ns = t + p->hold_ms * 1000000;
 		/* the next look only takes the counts after the move */
 		p->last_ns = 0;
+	} else if (span_ns) {
+		placement_keep_off(p, q_id, cpu, span_ns);
 	}
 }

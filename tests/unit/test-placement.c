@@ -102,9 +102,56 @@ static void test_pick(void)
 		  NULL) == -1, "pick: a CPU out of range: stay");
 }
 
+/* @n CPUs, all allowed; busy times in ms over a 200 ms look; a mask back */
+static unsigned int avoid(int n, int cpu, const unsigned int *busy,
+			  unsigned int avoided_mask)
+{
+	struct ubd_cpu_time d[8];
+	cpu_set_t all, avoided, out;
+	unsigned int mask = 0;
+	int c;
+
+	CPU_ZERO(&all);
+	CPU_ZERO(&avoided);
+	for (c = 0; c < n; c++) {
+		d[c].busy_ns = busy[c] * MS;
+		d[c].wait_ns = 0;
+		CPU_SET(c, &all);
+		if (avoided_mask & 1u << c)
+			CPU_SET(c, &avoided);
+	}
+	ubd_placement_avoid(d, n, &all, cpu, 200 * MS, &avoided, &out);
+	for (c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &out))
+			mask |= 1u << c;
+	return mask;
+}
+
+static void test_avoid(void)
+{
+	/* measured in the guest: fio keeps CPU 0 busy, the thread is on 1 */
+	t_ok(avoid(2, 1, (unsigned int[]){ 196, 170 }, 0) == 0x1,
+	     "avoid: fio's full CPU 0 is left out");
+	t_ok(avoid(2, 1, (unsigned int[]){ 170, 170 }, 0) == 0,
+	     "avoid: 85%% busy is not full");
+	t_ok(avoid(2, 1, (unsigned int[]){ 150, 170 }, 0x1) == 0x1,
+	     "avoid: once left out, 75%% busy keeps it out");
+	t_ok(avoid(2, 1, (unsigned int[]){ 130, 170 }, 0x1) == 0,
+	     "avoid: 65%% busy frees it");
+	t_ok(avoid(2, 0, (unsigned int[]){ 200, 0 }, 0) == 0,
+	     "avoid: never the thread's own CPU");
+	t_ok(avoid(2, 0, (unsigned int[]){ 200, 0 }, 0x1) == 0,
+	     "avoid: its own CPU is dropped from what was left out");
+	t_ok(avoid(4, 1, (unsigned int[]){ 200, 200, 190, 20 }, 0) == 0x5,
+	     "avoid: of four CPUs, the two others keep full");
+	t_ok(avoid(2, 7, (unsigned int[]){ 200, 200 }, 0) == 0,
+	     "avoid: a CPU out of range leaves nothing out");
+}
+
 int main(void)
 {
 	test_parse();
 	test_pick();
+	test_avoid();
 	return t_done();
 }

@@ -1,0 +1,69 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# bench/ab-guest.sh - the guest half of bench/ab (see there).  One line per
+# run: round, device, IOPS, and for ubd the queue threads' migrations and
+# sleeps (voluntary switches) during the run; then the medians.
+set -u
+W=/tmp/ab
+mkdir -p "$W"
+modprobe null_blk nr_devices=1 queue_mode=2 submit_queues="$Q" poll_queues=0 \
+	irqmode=0 home_node=0 gb=1 hw_queue_depth="$DEPTH" || exit 1
+echo none >/sys/block/nullb0/queue/scheduler
+
+# thread counters of process $1: "comm migrations voluntary" per queue thread
+threads() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		grep -q -- '-q' "$t/comm" 2>/dev/null || continue
+		echo "$(cat "$t/comm") $(awk '/^se.nr_migrations/ { m = $3 }
+			/^nr_voluntary_switches/ { v = $3 } END { print m, v }' "$t/sched")"
+	done
+}
+
+fio_iops() { # $1 = device
+	fio --name=ab --filename="$1" --rw="$RW" --bs="$BS" --iodepth="$QD" \
+		--direct=1 --ioengine=io_uring --time_based --runtime="$RUNTIME" \
+		--ramp_time="$RAMP" --cpus_allowed=0 --numjobs=1 \
+		--output-format=json 2>/dev/null |
+		jq '.jobs[0] | (.read.iops + .write.iops) | floor'
+}
+
+run() { # $1 = round, $2 = K|A|B
+	local dev=/dev/nullb0 pid="" iops before after
+	if [ "$2" != K ]; then
+		local bin=$AB_A
+		[ "$2" = B ] && bin=$AB_B
+		dev=$("$bin" -q "$Q" -d "$DEPTH" -s 1G --daemon 2>"$W/err") ||
+			{ echo "$2: $(cat "$W/err")" >&2; return 1; }
+		pid=$(cmd/ubdctl list -J -O NAME,PID |
+			jq -r --arg d "$dev" '.[][] | select(.name == $d) | .pid')
+		echo none >"/sys/block/${dev#/dev/}/queue/scheduler"
+		before=$(threads "$pid")
+	fi
+	iops=$(fio_iops "$dev")
+	echo "$2 $iops" >>"$W/runs"
+	if [ -n "$pid" ]; then
+		after=$(threads "$pid")
+		echo "r$1 $2 $iops $(paste -d' ' <(echo "$before") <(echo "$after") |
+			awk '{ printf "%s migr %d sleeps %d  ", $1, $5 - $2, $6 - $3 }')"
+		kill -TERM "$pid"
+		while [ -d "/proc/$pid" ]; do sleep 0.1; done
+	else
+		echo "r$1 $2 $iops"
+	fi
+}
+
+: >"$W/runs"
+order=(K A B)
+for r in $(seq "$ROUNDS"); do
+	for i in 0 1 2; do
+		run "$r" "${order[(i + r) % 3]}" || exit 1
+	done
+done
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+k=$(awk '$1 == "K" { print $2 }' "$W/runs" | median)
+for s in A B; do
+	u=$(awk -v s=$s '$1 == s { print $2 }' "$W/runs" | median)
+	echo "$s: median $u IOPS, null_blk $k: U/K $(awk -v u="$u" -v k="$k" 'BEGIN { printf "%.2f", u / k }')"
+done
