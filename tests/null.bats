@@ -103,6 +103,26 @@ CTLTEST=$UBD_CTLTEST
 	grep -q "queue 0: CPU 0 is crowded, leaving it" "$BATS_TEST_TMPDIR/server.log"
 }
 
+@test "a calm queue thread leaves out the CPU a busy submitter keeps full" {
+	local tid mask
+	[ "$(nproc)" -ge 2 ] || skip "one CPU: nowhere else"
+	[ -r /proc/schedstat ] || skip "no /proc/schedstat (CONFIG_SCHEDSTATS)"
+	serve_bg /dev/${UBD_PFX}b0 ubd-null -s 64M
+	tid=$(grep -lx "ubd0-q0" /proc/$SERVER_PID/task/*/comm | cut -d/ -f5)
+	mask=$((16#$(taskset -p "$SERVER_PID" | awk '{print $NF}')))
+	# calm on CPU 1, away from fio: nothing to move off, only CPU 0 to avoid
+	taskset -c -p 1 "$tid"
+	fio --name=full --filename=/dev/${UBD_PFX}b0 --rw=randread --bs=4k \
+		--iodepth=32 --ioengine=io_uring --direct=1 --runtime=3 \
+		--time_based --cpus_allowed=0 --output-format=terse >/dev/null
+	taskset -p "$tid"
+	cat "$BATS_TEST_TMPDIR/server.log"
+	# its CPUs again, but fio's: all of the server's but CPU 0
+	[ "$(taskset -p "$tid" | awk '{print $NF}')" = "$(printf %x $((mask & ~1)))" ]
+	grep -q "queue 0: CPU 0 is kept busy by others, staying off it" "$BATS_TEST_TMPDIR/server.log"
+	not grep -q "is crowded" "$BATS_TEST_TMPDIR/server.log"
+}
+
 # the queue thread's voluntary context switches (its sleeps) per 1000 ios
 # of a 3 s fio run; the arguments: ubd-null's options
 sleeps_per_io() {
