@@ -84,41 +84,37 @@ CTLTEST=$UBD_CTLTEST
 	done
 }
 
-@test "a floating queue thread moves off the CPU it shares with a busy submitter" {
-	local tid mask
-	[ "$(nproc)" -ge 2 ] || skip "one CPU: nowhere to move"
-	[ -r /proc/schedstat ] || skip "no /proc/schedstat (CONFIG_SCHEDSTATS)"
+# serve ubd-null with its queue thread put on CPUs $1, then fio on CPU 0
+# for 3 s; sets TID (the thread) and MASK (the server's CPUs, a number)
+fio_beside_queue_thread() {
 	serve_bg /dev/${UBD_PFX}b0 ubd-null -s 64M
-	tid=$(grep -lx "ubd0-q0" /proc/$SERVER_PID/task/*/comm | cut -d/ -f5)
-	mask=$((16#$(taskset -p "$SERVER_PID" | awk '{print $NF}')))
-	# the scheduler's worst placement: on the CPU where fio runs
-	taskset -c -p 0 "$tid"
-	fio --name=crowd --filename=/dev/${UBD_PFX}b0 --rw=randread --bs=4k \
+	TID=$(grep -lx "ubd0-q0" /proc/$SERVER_PID/task/*/comm | cut -d/ -f5)
+	MASK=$((16#$(taskset -p "$SERVER_PID" | awk '{print $NF}')))
+	taskset -c -p "$1" "$TID"
+	fio --name=beside --filename=/dev/${UBD_PFX}b0 --rw=randread --bs=4k \
 		--iodepth=32 --ioengine=io_uring --direct=1 --runtime=3 \
 		--time_based --cpus_allowed=0 --output-format=terse >/dev/null
-	taskset -p "$tid"
+	taskset -p "$TID"
 	cat "$BATS_TEST_TMPDIR/server.log"
+}
+
+@test "a floating queue thread moves off the CPU it shares with a busy submitter" {
+	[ "$(nproc)" -ge 2 ] || skip "one CPU: nowhere to move"
+	[ -r /proc/schedstat ] || skip "no /proc/schedstat (CONFIG_SCHEDSTATS)"
+	# the scheduler's worst placement: on the CPU where fio runs
+	fio_beside_queue_thread 0
 	# all of the server's CPUs but fio's
-	[ "$(taskset -p "$tid" | awk '{print $NF}')" = "$(printf %x $((mask & ~1)))" ]
+	[ "$(taskset -p "$TID" | awk '{print $NF}')" = "$(printf %x $((MASK & ~1)))" ]
 	grep -q "queue 0: CPU 0 is crowded, leaving it" "$BATS_TEST_TMPDIR/server.log"
 }
 
 @test "a calm queue thread leaves out the CPU a busy submitter keeps full" {
-	local tid mask
 	[ "$(nproc)" -ge 2 ] || skip "one CPU: nowhere else"
 	[ -r /proc/schedstat ] || skip "no /proc/schedstat (CONFIG_SCHEDSTATS)"
-	serve_bg /dev/${UBD_PFX}b0 ubd-null -s 64M
-	tid=$(grep -lx "ubd0-q0" /proc/$SERVER_PID/task/*/comm | cut -d/ -f5)
-	mask=$((16#$(taskset -p "$SERVER_PID" | awk '{print $NF}')))
 	# calm on CPU 1, away from fio: nothing to move off, only CPU 0 to avoid
-	taskset -c -p 1 "$tid"
-	fio --name=full --filename=/dev/${UBD_PFX}b0 --rw=randread --bs=4k \
-		--iodepth=32 --ioengine=io_uring --direct=1 --runtime=3 \
-		--time_based --cpus_allowed=0 --output-format=terse >/dev/null
-	taskset -p "$tid"
-	cat "$BATS_TEST_TMPDIR/server.log"
+	fio_beside_queue_thread 1
 	# its CPUs again, but fio's: all of the server's but CPU 0
-	[ "$(taskset -p "$tid" | awk '{print $NF}')" = "$(printf %x $((mask & ~1)))" ]
+	[ "$(taskset -p "$TID" | awk '{print $NF}')" = "$(printf %x $((MASK & ~1)))" ]
 	grep -q "queue 0: CPU 0 is kept busy by others, staying off it" "$BATS_TEST_TMPDIR/server.log"
 	not grep -q "is crowded" "$BATS_TEST_TMPDIR/server.log"
 }
