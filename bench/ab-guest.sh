@@ -7,9 +7,20 @@
 set -u
 W=/tmp/ab
 mkdir -p "$W"
-modprobe null_blk nr_devices=1 queue_mode=2 submit_queues="$Q" poll_queues=0 \
-	irqmode=0 home_node=0 gb=1 hw_queue_depth="$DEPTH" || exit 1
-echo none >/sys/block/nullb0/queue/scheduler
+if [ "$MODE" = loop-vda ]; then
+	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 /dev/vda || exit 1
+	mkdir -p /mnt/vda && mount -t ext4 /dev/vda /mnt/vda || exit 1
+	dd if=/dev/zero of=/mnt/vda/loop.img bs=1M count=512 oflag=direct conv=fsync status=none || exit 1
+	modprobe loop
+	KDEV=$(losetup --direct-io=on -f --show /mnt/vda/loop.img) || exit 1
+	SERVER_ARGS=(--file /mnt/vda/loop.img -q "$Q" -d "$DEPTH")
+else
+	modprobe null_blk nr_devices=1 queue_mode=2 submit_queues="$Q" poll_queues=0 \
+		irqmode=0 home_node=0 gb=1 hw_queue_depth="$DEPTH" || exit 1
+	KDEV=/dev/nullb0
+	SERVER_ARGS=(-q "$Q" -d "$DEPTH" -s 1G)
+fi
+echo none >"/sys/block/${KDEV#/dev/}/queue/scheduler"
 
 # thread counters of process $1: "comm migrations voluntary" per queue thread
 threads() {
@@ -30,11 +41,11 @@ fio_iops() { # $1 = device
 }
 
 run() { # $1 = round, $2 = K|A|B
-	local dev=/dev/nullb0 pid="" iops before after
+	local dev=$KDEV pid="" iops before after
 	if [ "$2" != K ]; then
 		local bin=$AB_A
 		[ "$2" = B ] && bin=$AB_B
-		dev=$("$bin" -q "$Q" -d "$DEPTH" -s 1G --daemon 2>"$W/err") ||
+		dev=$("$bin" "${SERVER_ARGS[@]}" --daemon 2>"$W/err") ||
 			{ echo "$2: $(cat "$W/err")" >&2; return 1; }
 		pid=$(cmd/ubdctl list -J -O NAME,PID |
 			jq -r --arg d "$dev" '.[][] | select(.name == $d) | .pid')
@@ -65,5 +76,5 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 k=$(awk '$1 == "K" { print $2 }' "$W/runs" | median)
 for s in A B; do
 	u=$(awk -v s=$s '$1 == s { print $2 }' "$W/runs" | median)
-	echo "$s: median $u IOPS, null_blk $k: U/K $(awk -v u="$u" -v k="$k" 'BEGIN { printf "%.2f", u / k }')"
+	echo "$s: median $u IOPS, kernel $k: U/K $(awk -v u="$u" -v k="$k" 'BEGIN { printf "%.2f", u / k }')"
 done
