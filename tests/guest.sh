@@ -6,7 +6,7 @@
 # BUG, WARNING, hung task or stall) and one for finishing in time.
 #
 #   UBD_SUITES="tests/null.bats"  run only these suites
-#   UBD_GUEST_TIMEOUT=1800        seconds for the whole boot
+#   UBD_GUEST_TIMEOUT=3000        seconds for the whole boot
 #   UBD_TAP_OFFSET=N              number the tests from N+1 (the caller
 #                                 printed tests 1..N of the stream itself)
 # The driver under test is common.bash's: UBD_KO, UBD_MOD, UBD_PFX and
@@ -39,7 +39,7 @@ fi
 rc_file=$(mktemp)
 {
 	"$src/tests/vm/run" --cpus 4 --mem 2048 \
-		--timeout "${UBD_GUEST_TIMEOUT:-1800}" \
+		--timeout "${UBD_GUEST_TIMEOUT:-3000}" \
 		--env UBD_SRCDIR --env UBD_BUILDDIR -- \
 		bats --tap $suites
 	echo $? >"$rc_file"
