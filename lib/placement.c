@@ -322,7 +322,7 @@ static void placement_move(struct ubd_placement *p, int q_id, int cpu, int to,
 	p->moved_ns = t;
 }
 
-/* the thread is calm on @cpu: leave out the CPUs others keep full */
+/* the thread stays on @cpu: leave out the other CPUs others keep full */
 static void placement_keep_off(struct ubd_placement *p, int q_id, int cpu,
 			       uint64_t span_ns)
 {
