@@ -35,13 +35,14 @@ if [ ! -f "$ko" ]; then
 	exit 1
 fi
 
-# Four CPUs, so that 4-queue devices really have four queues.
+# Four CPUs, so that 4-queue devices really have four queues.  --timing
+# puts each test's time in its line: where the run's minutes go.
 rc_file=$(mktemp)
 {
 	"$src/tests/vm/run" --cpus 4 --mem 2048 \
 		--timeout "${UBD_GUEST_TIMEOUT:-3000}" \
 		--env UBD_SRCDIR --env UBD_BUILDDIR -- \
-		bats --tap $suites
+		bats --tap --timing $suites
 	echo $? >"$rc_file"
 } | {
 	# renumber bats' tests into our stream; its plan line is dropped
