@@ -56,11 +56,12 @@ queue_cpu() {
 assert_all_gone() {
 	local ids
 	ids=$(ubd_ids) || true
+	find_servers ubd-null ubd-loop
 	echo "left: ids='$ids' nodes='$(ls /dev/${UBD_PFX}b* 2>/dev/null)'" \
-		"servers='$(pgrep -a -x 'ubd-null|ubd-loop')'"
+		"servers='${SERVER_PIDS[*]}'"
 	[ -z "$ids" ]
 	not ls /dev/${UBD_PFX}b* >/dev/null 2>&1
-	! pgrep -x 'ubd-null|ubd-loop' >/dev/null
+	[ "${#SERVER_PIDS[@]}" = 0 ]
 }
 
 # heavy fio in the background on $1, json into $2: FIO_PID

@@ -22,11 +22,6 @@ teardown() {
 	rm -f "$IMG" /tmp/ubd-loop-*.img
 }
 
-# (common.bash's no_servers pattern is too long for pgrep -x: it never matches)
-no_loop_server() {
-	! pgrep -x ubd-loop >/dev/null
-}
-
 # allocated 512-byte blocks of a file
 blocks() {
 	stat -c %b "$1"
@@ -49,7 +44,7 @@ bad_input() {
 	grep -qx "target=loop" /run/ubd/0
 	[ "$(blockdev --getsize64 /dev/${UBD_PFX}b0)" = 67108864 ]
 	kill -TERM "$pid"
-	wait_for 10 no_loop_server
+	wait_for 10 no_servers ubd-loop
 	[ ! -e /dev/${UBD_PFX}b0 ]
 	[ -z "$(ubd_ids)" ]
 	[ ! -e /run/ubd/0 ]
@@ -84,7 +79,7 @@ bad_input() {
 	sum1=$(sha256sum <"$MNT/data")
 	umount "$MNT"
 	pkill -TERM -x ubd-loop
-	wait_for 10 no_loop_server
+	wait_for 10 no_servers ubd-loop
 	wait_for 10 test ! -e "$dev"
 
 	dev=$(ubd-loop --file "$IMG" --daemon)
@@ -347,7 +342,7 @@ has_flag() { # FLAG: does device 0 have it?
 	umount "$MNT"
 	fsck.ext4 -fn "$dev"
 	pkill -TERM -x ubd-loop
-	wait_for 10 no_loop_server
+	wait_for 10 no_servers ubd-loop
 }
 
 @test "the README flow: ubdctl add, ubd-loop -n, ext4, ubdctl del, attach again" {
@@ -366,7 +361,7 @@ has_flag() { # FLAG: does device 0 have it?
 	run ubdctl del "$id"
 	echo "del: $status $output"
 	[ "$status" = 0 ]
-	no_loop_server
+	no_servers ubd-loop
 	[ -z "$(ubd_ids)" ]
 
 	id=$(ubdctl add)
