@@ -8,9 +8,11 @@
 # image, alternately), fio randrw for FIO_TIME, 'ubdctl del'.  4 worker
 # processes run their cycles concurrently.
 #
-# STRESS: by default 4 workers x 50 cycles = 200 cycles with 0.3 s of fio
-# each (~2 min in the guest with 4 CPUs); STRESS=1 runs 4 x 500 = 2000
-# cycles with 1 s of fio each.
+# STRESS: by default each worker runs cycles with 0.3 s of fio until
+# CHURN_SECS (120) have passed, at least 8 and at most 50 of them: under
+# emulation a cycle takes ~6 s, and 50 fixed cycles took ~5 min of the
+# suite.  STRESS=1 runs 4 x 500 = 2000 cycles with 1 s of fio each, with
+# no time limit.
 #
 # Leak check: unreclaimable slab (SUnreclaim in /proc/meminfo), sampled
 # after 'echo 3 > /proc/sys/vm/drop_caches' before and after the churn
@@ -34,16 +36,30 @@ CYCLES=${STRESS:+500}
 CYCLES=${CYCLES:-50}
 FIO_TIME=${STRESS:+1s}
 FIO_TIME=${FIO_TIME:-300ms}
+MIN_CYCLES=8
+CHURN_SECS=${STRESS:+0}
+CHURN_SECS=${CHURN_SECS:-120}
 LEAK_KIB=4096
 
-# one worker: $1 its number, $2 its cycles; a line per failure in $3
+# the time in seconds, without an exec
+now_s() {
+	printf '%(%s)T' -1
+}
+
+# one worker: $1 its number, $2 its most cycles; a line per failure in
+# $3, and the cycles it ran appended to $3.cycles.  With $4 (a time from
+# now_s) it stops at that time once it ran $MIN_CYCLES.
 churn_worker() {
-	local w=$1 n=$2 log=$3 img=/tmp/ubd-churn-$1.img
+	local w=$1 n=$2 log=$3 end=${4:-} img=/tmp/ubd-churn-$1.img
 	local c id q d dev st maxq bad=0 out
 	maxq=$(nproc)
 	[ "$maxq" -le 4 ] || maxq=4
 	truncate -s 32M "$img"
-	for c in $(seq "$n"); do
+	for ((c = 1; c <= n; c++)); do
+		if [ -n "$end" ] && [ "$c" -gt "$MIN_CYCLES" ] &&
+			[ "$(now_s)" -ge "$end" ]; then
+			break
+		fi
 		q=$((RANDOM % maxq + 1))
 		d=$((RANDOM % 256 + 1))
 		if ! id=$(ubdctl add -q "$q" -d "$d" 2>&1); then
@@ -75,6 +91,7 @@ churn_worker() {
 			bad=$((bad + 1))
 		fi
 	done
+	echo $((c - 1)) >>"$log.cycles"
 	rm -f "$img" "$img.err"
 	[ "$bad" = 0 ]
 }
@@ -92,13 +109,16 @@ kmem() {
 
 @test "churn: 4 workers of add, serve, fio, del cycles; nothing left, no kernel memory leak" {
 	local log=$BATS_TEST_TMPDIR/churn.log before after t0 w pids=() st bad=0
+	local end= cycles
 	: >"$log"
 	# warm-up: the first devices allocate caches that stay
 	churn_worker 0 4 "$log" || { cat "$log"; return 1; }
 	before=($(kmem))
+	: >"$log.cycles"
 	t0=$(now)
+	[ "$CHURN_SECS" = 0 ] || end=$(($(now_s) + CHURN_SECS))
 	for w in $(seq "$WORKERS"); do
-		churn_worker "$w" "$CYCLES" "$log" &
+		churn_worker "$w" "$CYCLES" "$log" "$end" &
 		pids+=($!)
 	done
 	for w in "${pids[@]}"; do
@@ -109,13 +129,16 @@ kmem() {
 	after=($(kmem))
 	local failures
 	failures=$(wc -l <"$log")
-	echo "# churn: $((WORKERS * CYCLES)) cycles in $secs s, fio $FIO_TIME each, $failures failure(s)" >&3
+	cycles=$(awk '{ n += $1 } END { print n + 0 }' "$log.cycles")
+	echo "# churn: $cycles cycles in $secs s, fio $FIO_TIME each, $failures failure(s)" >&3
 	echo "# churn memory KiB before: SUnreclaim ${before[0]} Slab ${before[1]} Percpu ${before[2]} MemAvailable ${before[3]}" >&3
 	echo "# churn memory KiB after:  SUnreclaim ${after[0]} Slab ${after[1]} Percpu ${after[2]} MemAvailable ${after[3]}" >&3
 	echo "failures ($failures, workers failed: $bad):"
 	head -20 "$log"
 	[ "$failures" = 0 ]
 	[ "$bad" = 0 ]
+	echo "cycles run: $cycles (at least $((WORKERS * MIN_CYCLES)))"
+	[ "$cycles" -ge $((WORKERS * MIN_CYCLES)) ]
 
 	echo "devices left: '$(ubd_ids)'; nodes: $(ls /dev/${UBD_PFX}* 2>/dev/null | tr '\n' ' ')"
 	[ -z "$(ubd_ids)" ]
