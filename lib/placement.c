@@ -32,8 +32,8 @@
  * a 12 s run, and tasks waited 0.2-0.5 s for CPU 0 where null_blk's runs
  * had 7-58 ms.  So a thread that is calm where it is also leaves out of its
  * affinity the CPUs that others keep nearly always busy, and takes them
- * back once they are freed; it never leaves out its own CPU, so this moves
- * nothing, it only closes doors.
+ * back once they have been freed for a second; it never leaves out its own
+ * CPU, so this moves nothing, it only closes doors.
  *
  * The CPUs it may use are those it started with: start the server under
  * taskset(1) to narrow them.
@@ -66,10 +66,15 @@
 #define BUSY_PCT	50
 /*
  * Others keep a CPU full when it ran tasks 90% of the time; it is free
- * again below 70%.  A CPU that fio keeps busy measured 96%-100%.
+ * again after FREED_LOOKS looks in a row below 70%.  A CPU that fio keeps
+ * busy measured 96%-100%, but single looks of 30%-67% came between them:
+ * fio waits for its ios while the queue thread moves to another CPU, whose
+ * vCPU emulation must first wake.  Taken back on one such look, fio's CPU
+ * was open again at the end of one run in three.
  */
 #define FULL_PCT	90
 #define FREED_PCT	70
+#define FREED_LOOKS	5
 
 struct ubd_placement {
 	int fd;				/* /proc/schedstat */
@@ -79,6 +84,7 @@ struct ubd_placement {
 	size_t buf_size;
 	cpu_set_t allowed;		/* the thread's CPUs at its start */
 	cpu_set_t avoided;		/* ... left out as full (avoid) */
+	unsigned char *freed;		/* per CPU, looks in a row it was freed */
 	int left;			/* ... left by the last move, or -1 */
 	int nr_cpus;			/* highest allowed CPU + 1 */
 	struct ubd_cpu_time *last;	/* per CPU, at the last look */
@@ -154,7 +160,8 @@ int ubd_placement_pick(const struct ubd_cpu_time *delta, int nr_cpus,
 
 void ubd_placement_avoid(const struct ubd_cpu_time *delta, int nr_cpus,
 			 const cpu_set_t *allowed, int cpu, uint64_t span_ns,
-			 const cpu_set_t *avoided, cpu_set_t *avoid)
+			 const cpu_set_t *avoided, unsigned char *freed,
+			 cpu_set_t *avoid)
 {
 	int c;
 
@@ -163,11 +170,23 @@ void ubd_placement_avoid(const struct ubd_cpu_time *delta, int nr_cpus,
 		return;
 	for (c = 0; c < nr_cpus; c++) {
 		/* the thread's own CPU: its busy time is partly the thread's */
-		if (c == cpu || !CPU_ISSET(c, allowed))
+		if (c == cpu || !CPU_ISSET(c, allowed)) {
+			freed[c] = 0;
 			continue;
-		if (delta[c].busy_ns * 100 >=
-		    span_ns * (CPU_ISSET(c, avoided) ? FREED_PCT : FULL_PCT))
+		}
+		if (!CPU_ISSET(c, avoided)) {
+			if (delta[c].busy_ns * 100 >= span_ns * FULL_PCT)
+				CPU_SET(c, avoid);
+			freed[c] = 0;
+		} else if (delta[c].busy_ns * 100 >= span_ns * FREED_PCT) {
 			CPU_SET(c, avoid);
+			freed[c] = 0;
+		} else if (++freed[c] < FREED_LOOKS) {
+			/* one quiet look is not a freed CPU yet */
+			CPU_SET(c, avoid);
+		} else {
+			freed[c] = 0;
+		}
 	}
 }
 
@@ -231,9 +250,10 @@ struct ubd_placement *ubd_placement_new(void)
 			p->nr_cpus = c + 1;
 	p->last = calloc(p->nr_cpus, sizeof(*p->last));
 	p->delta = calloc(p->nr_cpus, sizeof(*p->delta));
+	p->freed = calloc(p->nr_cpus, sizeof(*p->freed));
 	p->buf_size = 16384;
 	p->buf = malloc(p->buf_size);
-	if (!p->last || !p->delta || !p->buf)
+	if (!p->last || !p->delta || !p->freed || !p->buf)
 		goto out_free_bufs;
 	p->fd = open("/proc/schedstat", O_RDONLY | O_CLOEXEC);
 	if (p->fd < 0)
@@ -249,6 +269,7 @@ out_close:
 	close(p->fd);
 out_free_bufs:
 	free(p->buf);
+	free(p->freed);
 	free(p->delta);
 	free(p->last);
 out_free:
@@ -263,6 +284,7 @@ void ubd_placement_free(struct ubd_placement *p)
 	close(p->self_fd);
 	close(p->fd);
 	free(p->buf);
+	free(p->freed);
 	free(p->delta);
 	free(p->last);
 	free(p);
@@ -330,7 +352,7 @@ static void placement_keep_off(struct ubd_placement *p, int q_id, int cpu,
 	int ret, c;
 
 	ubd_placement_avoid(p->delta, p->nr_cpus, &p->allowed, cpu, span_ns,
-			    &p->avoided, &avoid);
+			    &p->avoided, p->freed, &avoid);
 	if (CPU_EQUAL(&avoid, &p->avoided))
 		return;
 	p->avoided = avoid;

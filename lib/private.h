@@ -158,7 +158,8 @@ UBD_HIDDEN int ubd_placement_pick(const struct ubd_cpu_time *delta, int nr_cpus,
 UBD_HIDDEN void ubd_placement_avoid(const struct ubd_cpu_time *delta,
 				    int nr_cpus, const cpu_set_t *allowed,
 				    int cpu, uint64_t span_ns,
-				    const cpu_set_t *avoided, cpu_set_t *avoid);
+				    const cpu_set_t *avoided,
+				    unsigned char *freed, cpu_set_t *avoid);
 
 /* log.c: stderr in the foreground, syslog once daemonized */
 UBD_HIDDEN void ubd_log_to_syslog(const char *ident);

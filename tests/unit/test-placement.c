@@ -102,10 +102,15 @@ static void test_pick(void)
 		  NULL) == -1, "pick: a CPU out of range: stay");
 }
 
-/* @n CPUs, all allowed; busy times in ms over a 200 ms look; a mask back */
-static unsigned int avoid(int n, int cpu, const unsigned int *busy,
-			  unsigned int avoided_mask)
+/*
+ * @n CPUs, all allowed; busy times in ms over a 200 ms look; a mask back.
+ * @freed: the per-CPU counts of quiet looks, kept between calls, or NULL
+ * for counts of zero.
+ */
+static unsigned int avoid_n(int n, int cpu, const unsigned int *busy,
+			    unsigned int avoided_mask, unsigned char *freed)
 {
+	unsigned char zero[8] = { 0 };
 	struct ubd_cpu_time d[8];
 	cpu_set_t all, avoided, out;
 	unsigned int mask = 0;
@@ -120,10 +125,30 @@ static unsigned int avoid(int n, int cpu, const unsigned int *busy,
 		if (avoided_mask & 1u << c)
 			CPU_SET(c, &avoided);
 	}
-	ubd_placement_avoid(d, n, &all, cpu, 200 * MS, &avoided, &out);
+	ubd_placement_avoid(d, n, &all, cpu, 200 * MS, &avoided,
+			    freed ? freed : zero, &out);
 	for (c = 0; c < CPU_SETSIZE; c++)
 		if (CPU_ISSET(c, &out))
 			mask |= 1u << c;
+	return mask;
+}
+
+static unsigned int avoid(int n, int cpu, const unsigned int *busy,
+			  unsigned int avoided_mask)
+{
+	return avoid_n(n, cpu, busy, avoided_mask, NULL);
+}
+
+/* looks of CPU 0 at @busy0 ms of 200 each, CPU 0 left out from the start */
+static unsigned int avoid_looks(const unsigned int *busy0, int looks)
+{
+	unsigned char freed[8] = { 0 };
+	unsigned int mask = 0x1;
+	int i;
+
+	for (i = 0; i < looks; i++)
+		mask = avoid_n(2, 1, (unsigned int[]){ busy0[i], 170 }, mask,
+			       freed);
 	return mask;
 }
 
@@ -136,8 +161,15 @@ static void test_avoid(void)
 	     "avoid: 85%% busy is not full");
 	t_ok(avoid(2, 1, (unsigned int[]){ 150, 170 }, 0x1) == 0x1,
 	     "avoid: once left out, 75%% busy keeps it out");
-	t_ok(avoid(2, 1, (unsigned int[]){ 130, 170 }, 0x1) == 0,
-	     "avoid: 65%% busy frees it");
+	t_ok(avoid(2, 1, (unsigned int[]){ 130, 170 }, 0x1) == 0x1,
+	     "avoid: one look at 65%% busy does not free it");
+	t_ok(avoid_looks((unsigned int[]){ 130, 60, 130, 0, 130 }, 5) == 0,
+	     "avoid: five looks in a row below 70%% free it");
+	t_ok(avoid_looks((unsigned int[]){ 130, 130, 130, 130 }, 4) == 0x1,
+	     "avoid: four looks below 70%% keep it out");
+	t_ok(avoid_looks((unsigned int[]){ 130, 130, 130, 130, 190, 130, 130,
+					   130, 130 }, 9) == 0x1,
+	     "avoid: a busy look starts the count again");
 	t_ok(avoid(2, 0, (unsigned int[]){ 200, 0 }, 0) == 0,
 	     "avoid: never the thread's own CPU");
 	t_ok(avoid(2, 0, (unsigned int[]){ 200, 0 }, 0x1) == 0,
