@@ -207,6 +207,17 @@ static void ubd_batch_task_work(struct io_uring_cmd *cmd,
 	struct ubd_queue *ubq = ubd_cmd_pdu(cmd)->ubq;
 	struct llist_node *node = llist_del_all(&ubq->batch);
 
+	/*
+	 * Run with the ring's lock held (no IO_URING_F_UNLOCKED), a task
+	 * work may defer its completions: every runner of task work in 6.1
+	 * posts them when it lets the lock go, the batch's CQEs under one
+	 * completion lock and one wake-up, where 6.1 passes 0 and so posts
+	 * each command's CQE on its own.  Later kernels pass
+	 * IO_URING_F_COMPLETE_DEFER themselves.
+	 */
+	if (!(issue_flags & IO_URING_F_UNLOCKED))
+		issue_flags |= IO_URING_F_COMPLETE_DEFER;
+
 	/* the list is newest first: deliver in the order they came */
 	node = llist_reverse_order(node);
 
