@@ -40,11 +40,23 @@ fio_iops() { # $1 = device
 		jq '.jobs[0] | (.read.iops + .write.iops) | floor'
 }
 
+# the driver of build $1 (A|B), when the two have their own: the one loaded
+# at boot is B's
+loaded=B
+load_driver() {
+	local ko=$AB_KO_A
+	[ -n "$AB_KO_A" ] && [ "$1" != "$loaded" ] || return 0
+	[ "$1" = B ] && ko=$AB_KO_B
+	rmmod ubd_drv && insmod "$ko" || { echo "$1: cannot load $ko" >&2; return 1; }
+	loaded=$1
+}
+
 run() { # $1 = round, $2 = K|A|B
 	local dev=$KDEV pid="" iops before after
 	if [ "$2" != K ]; then
 		local bin=$AB_A
 		[ "$2" = B ] && bin=$AB_B
+		load_driver "$2" || return 1
 		dev=$("$bin" "${SERVER_ARGS[@]}" --daemon 2>"$W/err") ||
 			{ echo "$2: $(cat "$W/err")" >&2; return 1; }
 		pid=$(cmd/ubdctl list -J -O NAME,PID |
