@@ -170,23 +170,22 @@ void ubd_placement_avoid(const struct ubd_cpu_time *delta, int nr_cpus,
 		return;
 	for (c = 0; c < nr_cpus; c++) {
 		/* the thread's own CPU: its busy time is partly the thread's */
+		bool full;
+
 		if (c == cpu || !CPU_ISSET(c, allowed)) {
 			freed[c] = 0;
 			continue;
 		}
-		if (!CPU_ISSET(c, avoided)) {
-			if (delta[c].busy_ns * 100 >= span_ns * FULL_PCT)
-				CPU_SET(c, avoid);
+		full = delta[c].busy_ns * 100 >=
+		       span_ns * (CPU_ISSET(c, avoided) ? FREED_PCT : FULL_PCT);
+		if (full || !CPU_ISSET(c, avoided))
 			freed[c] = 0;
-		} else if (delta[c].busy_ns * 100 >= span_ns * FREED_PCT) {
+		else if (++freed[c] < FREED_LOOKS)
+			full = true;	/* one quiet look is not a freed CPU yet */
+		else
+			freed[c] = 0;
+		if (full)
 			CPU_SET(c, avoid);
-			freed[c] = 0;
-		} else if (++freed[c] < FREED_LOOKS) {
-			/* one quiet look is not a freed CPU yet */
-			CPU_SET(c, avoid);
-		} else {
-			freed[c] = 0;
-		}
 	}
 }
 

@@ -104,13 +104,11 @@ static void test_pick(void)
 
 /*
  * @n CPUs, all allowed; busy times in ms over a 200 ms look; a mask back.
- * @freed: the per-CPU counts of quiet looks, kept between calls, or NULL
- * for counts of zero.
+ * @freed: the per-CPU counts of quiet looks, kept between calls.
  */
 static unsigned int avoid_n(int n, int cpu, const unsigned int *busy,
 			    unsigned int avoided_mask, unsigned char *freed)
 {
-	unsigned char zero[8] = { 0 };
 	struct ubd_cpu_time d[8];
 	cpu_set_t all, avoided, out;
 	unsigned int mask = 0;
@@ -125,8 +123,7 @@ static unsigned int avoid_n(int n, int cpu, const unsigned int *busy,
 		if (avoided_mask & 1u << c)
 			CPU_SET(c, &avoided);
 	}
-	ubd_placement_avoid(d, n, &all, cpu, 200 * MS, &avoided,
-			    freed ? freed : zero, &out);
+	ubd_placement_avoid(d, n, &all, cpu, 200 * MS, &avoided, freed, &out);
 	for (c = 0; c < CPU_SETSIZE; c++)
 		if (CPU_ISSET(c, &out))
 			mask |= 1u << c;
@@ -136,7 +133,7 @@ static unsigned int avoid_n(int n, int cpu, const unsigned int *busy,
 static unsigned int avoid(int n, int cpu, const unsigned int *busy,
 			  unsigned int avoided_mask)
 {
-	return avoid_n(n, cpu, busy, avoided_mask, NULL);
+	return avoid_n(n, cpu, busy, avoided_mask, (unsigned char[8]){ 0 });
 }
 
 /* looks of CPU 0 at @busy0 ms of 200 each, CPU 0 left out from the start */
