@@ -5,6 +5,8 @@
 # run: round, device, IOPS, and for ubd the queue threads' migrations and
 # sleeps (voluntary switches) during the run; then the medians.
 set -u
+# shellcheck source=bench/stats.sh
+. "$(dirname "$0")/stats.sh"
 W=/tmp/ab
 mkdir -p "$W"
 if [ "$MODE" = loop-vda ]; then
@@ -84,9 +86,8 @@ for r in $(seq "$ROUNDS"); do
 		run "$r" "${order[(i + r) % 3]}" || exit 1
 	done
 done
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 k=$(awk '$1 == "K" { print $2 }' "$W/runs" | median)
 for s in A B; do
 	u=$(awk -v s=$s '$1 == s { print $2 }' "$W/runs" | median)
-	echo "$s: median $u IOPS, kernel $k: U/K $(awk -v u="$u" -v k="$k" 'BEGIN { printf "%.2f", u / k }')"
+	echo "$s: median $u IOPS, kernel $k: U/K $(ratio "$u" "$k")"
 done

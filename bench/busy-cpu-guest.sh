@@ -3,6 +3,8 @@
 #
 # bench/busy-cpu-guest.sh - the guest half of bench/busy-cpu (see there).
 set -u
+# shellcheck source=bench/stats.sh
+. "$(dirname "$0")/stats.sh"
 modprobe null_blk nr_devices=1 queue_mode=2 submit_queues=1 poll_queues=0 \
 	irqmode=0 home_node=0 gb=1 hw_queue_depth=128 || exit 1
 echo none >/sys/block/nullb0/queue/scheduler
@@ -47,7 +49,6 @@ for r in $(seq "$ROUNDS"); do
 		printf '%-6s %-6s %8s\n' "$r" "$mode" "$iops"
 	done
 done
-median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
-idle=$(median "$W/idle")
-busy=$(median "$W/busy")
-echo "median IOPS: others idle $idle, others busy $busy: busy/idle $(awk -v b="$busy" -v i="$idle" 'BEGIN { printf "%.2f", b / i }')"
+idle=$(median <"$W/idle")
+busy=$(median <"$W/busy")
+echo "median IOPS: others idle $idle, others busy $busy: busy/idle $(ratio "$busy" "$idle")"

@@ -169,9 +169,9 @@ void ubd_placement_avoid(const struct ubd_cpu_time *delta, int nr_cpus,
 	if (cpu < 0 || cpu >= nr_cpus || !span_ns)
 		return;
 	for (c = 0; c < nr_cpus; c++) {
-		/* the thread's own CPU: its busy time is partly the thread's */
 		bool full;
 
+		/* the thread's own CPU: its busy time is partly the thread's */
 		if (c == cpu || !CPU_ISSET(c, allowed)) {
 			freed[c] = 0;
 			continue;
