@@ -288,10 +288,18 @@ static enum blk_eh_timer_return ubd_timeout(struct request *req)
 {
 	struct ubd_queue *ubq = req->mq_hctx->driver_data;
 
-	/* but START must not wait for ever on its partition reads */
-	if (READ_ONCE(ubq->ub->starting) && ubd_fail_owned(ubq, req->tag)) {
+	/*
+	 * but START must not wait for ever on its partition reads.  The flag
+	 * goes up before the read ends: ending it wakes the partition scan,
+	 * whose next read, on another CPU, must already find the flag and
+	 * fail at once, not reach the server and wait out 5 s more.  The
+	 * test_and_clear_bit() in ubd_take_owned() orders the two.
+	 */
+	if (READ_ONCE(ubq->ub->starting) &&
+	    test_bit(UBD_IO_OWNED, &ubq->ios[req->tag].flags)) {
 		WRITE_ONCE(ubq->ub->start_io_failed, true);
-		return BLK_EH_DONE;
+		if (ubd_fail_owned(ubq, req->tag))
+			return BLK_EH_DONE;
 	}
 	return BLK_EH_RESET_TIMER;
 }
