@@ -232,7 +232,7 @@ void tgt_common_usage(FILE *out)
 	      "     --pin-queues       run each queue's thread only on the CPUs\n"
 	      "                          that submit to that queue\n"
 	      "     --spin <usec>      how long a queue thread looks for new ios\n"
-	      "                          before it sleeps (default 50, 0: never)\n"
+	      "                          before it sleeps (default 200, 0: never)\n"
 	      "     --control <path>   control node (default /dev/ubd-control)\n"
 	      "     --fault <fault>    for testing: delay=MS, silent,\n"
 	      "                          stall-queue=N or exit-queue=N\n"

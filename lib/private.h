@@ -70,7 +70,11 @@ struct ubd_spin {
 };
 UBD_HIDDEN void ubd_spin_init(struct ubd_spin *s, unsigned int budget_us);
 /* true when CQEs are ready and nothing is left to submit */
-UBD_HIDDEN bool ubd_spin(struct ubd_spin *s, struct io_uring *ring);
+UBD_HIDDEN bool ubd_spin(struct ubd_spin *s, struct io_uring *ring,
+			 unsigned int inflight);
+/* the spin's length while @inflight ios of the target's are in flight */
+UBD_HIDDEN uint64_t ubd_spin_budget_ns(const struct ubd_spin *s,
+				       unsigned int inflight);
 /* exposed for the unit test: the score */
 UBD_HIDDEN bool ubd_spin_wanted(struct ubd_spin *s);
 UBD_HIDDEN void ubd_spin_result(struct ubd_spin *s, bool found);

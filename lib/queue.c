@@ -416,7 +416,8 @@ static void queue_loop(struct ubd_queue *q)
 		 * commits and target I/O go in with the wait: one syscall;
 		 * after a busy turn, a spin may find the next ios first
 		 */
-		if (!busy || !ubd_spin(&q->spin, &q->ring)) {
+		if (!busy || !ubd_spin(&q->spin, &q->ring,
+				       q->nr_tgt_inflight)) {
 			ret = io_uring_submit_and_wait(&q->ring, 1);
 			if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
 			    ret != -EBUSY) {

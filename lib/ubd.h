@@ -200,7 +200,7 @@ uint64_t ubd_recovery_flags(enum ubd_recovery_mode mode);
 /* the mode a device's flags say, as ubd_parse_recovery spells it */
 const char *ubd_recovery_name(uint64_t flags);
 
-#define UBD_SPIN_US_DEFAULT	50
+#define UBD_SPIN_US_DEFAULT	200
 #define UBD_SPIN_US_MAX		10000
 
 /* how a target was asked to run: from the common command line */
@@ -215,8 +215,9 @@ struct ubd_dev_opts {
 	/* pin each queue thread to the CPUs GET_QUEUE_AFFINITY gives */
 	bool pin_queues;
 	/* how long a floating queue thread that just served ios looks for
-	 * more before it sleeps, in us: < 0 for UBD_SPIN_US_DEFAULT, 0 for
-	 * never (pinned threads never spin) */
+	 * more before it sleeps, in us, shared among the target's ios in
+	 * flight: < 0 for UBD_SPIN_US_DEFAULT, 0 for never (pinned threads
+	 * never spin) */
 	int spin_us;
 	/* a new device uses UBD_F_NEED_GET_DATA: WRITE data comes in a
 	 * second step, into the buffer the server names then */

@@ -60,6 +60,19 @@ static void test_score(void)
 	t_ok(wanted < 40, "score: 1 hit in 2 spins rarely (%d of 640)", wanted);
 }
 
+static void test_budget(void)
+{
+	struct ubd_spin s;
+
+	ubd_spin_init(&s, 200);
+	t_ok(ubd_spin_budget_ns(&s, 0) == 200000 &&
+	     ubd_spin_budget_ns(&s, 1) == 200000,
+	     "budget: the whole of it with one target io or none in flight");
+	t_ok(ubd_spin_budget_ns(&s, 4) == 50000 &&
+	     ubd_spin_budget_ns(&s, 32) == 6250,
+	     "budget: split among the target ios in flight");
+}
+
 static void test_ring(void)
 {
 	struct io_uring ring;
@@ -76,14 +89,22 @@ static void test_ring(void)
 	}
 	ubd_spin_init(&s, 2000);
 	t0 = clock_us();
-	found = ubd_spin(&s, &ring);
+	found = ubd_spin(&s, &ring, 0);
 	took = clock_us() - t0;
 	t_ok(!found && took >= 2000 && took < 1000000,
 	     "ring: nothing comes, the spin gives up after its budget (%llu us)",
 	     (unsigned long long)took);
 
+	/* 20 ios of the target's in flight: a twentieth of the budget */
+	t0 = clock_us();
+	found = ubd_spin(&s, &ring, 20);
+	took = clock_us() - t0;
+	t_ok(!found && took >= 100 && took < 2000,
+	     "ring: with 20 target ios in flight it gives up sooner (%llu us)",
+	     (unsigned long long)took);
+
 	io_uring_prep_nop(io_uring_get_sqe(&ring));
-	found = ubd_spin(&s, &ring);
+	found = ubd_spin(&s, &ring, 0);
 	t_ok(found && io_uring_cq_ready(&ring) == 1 && !io_uring_sq_ready(&ring),
 	     "ring: a queued NOP is submitted and its CQE found");
 	io_uring_queue_exit(&ring);
@@ -92,6 +113,7 @@ static void test_ring(void)
 int main(void)
 {
 	test_score();
+	test_budget();
 	test_ring();
 	return t_done();
 }
