@@ -137,28 +137,29 @@ sleeps_per_io() {
 	echo $(( (s1 - s0) * 1000 / ios ))
 }
 
+# at iodepth $1, the thread sleeps at least $2 times per 1000 ios with
+# --spin 0, and the default spin cuts that to a third at most
+spin_cuts_sleeps() {
+	local never spin
+	never=$(sleeps_per_io "$1" --spin 0)
+	spin=$(sleeps_per_io "$1")
+	echo "sleeps per 1000 ios at iodepth $1: --spin 0: $never, default: $spin"
+	[ "$never" -ge "$2" ]
+	[ "$spin" -le $((never / 3)) ]
+}
+
 @test "a busy queue thread spins instead of sleeping after every few ios; --spin 0 does not" {
 	[ "$(nproc)" -ge 2 ] || skip "one CPU: the thread shares fio's"
 	ubd_only "ublk 6.1 delivers each request by a task work of its own; the spin cut its sleeps per 1000 ios from 552 to 225 in one run and from 614 to 432 in another, no fixed bar"
-	local never spin
-	never=$(sleeps_per_io 32 --spin 0)
-	spin=$(sleeps_per_io 32)
-	echo "sleeps per 1000 ios: --spin 0: $never, default: $spin"
 	# measured: 170-350 per 1000 with --spin 0, 10-40 spinning
-	[ "$never" -ge 100 ]
-	[ "$spin" -le $((never / 3)) ]
+	spin_cuts_sleeps 32 100
 }
 
 @test "at iodepth 1 the default spin outlasts the submitter's round trip" {
 	[ "$(nproc)" -ge 2 ] || skip "one CPU: the thread shares fio's"
 	ubd_only "measured against ubd_drv only"
-	local never spin
-	never=$(sleeps_per_io 1 --spin 0)
-	spin=$(sleeps_per_io 1)
-	echo "sleeps per 1000 ios at QD1: --spin 0: $never, default: $spin"
 	# measured: ~1000 per 1000 with --spin 0 and with 50 us, 25-45 with 200
-	[ "$never" -ge 500 ]
-	[ "$spin" -le $((never / 3)) ]
+	spin_cuts_sleeps 1 500
 }
 
 @test "an idle queue thread sleeps: no CPU time while no io comes" {

@@ -73,11 +73,22 @@ static void test_budget(void)
 	     "budget: split among the target ios in flight");
 }
 
+/* a spin on @ring, and how long it took in *@took_us */
+static bool timed_spin(struct ubd_spin *s, struct io_uring *ring,
+		       unsigned int inflight, uint64_t *took_us)
+{
+	uint64_t t0 = clock_us();
+	bool found = ubd_spin(s, ring, inflight);
+
+	*took_us = clock_us() - t0;
+	return found;
+}
+
 static void test_ring(void)
 {
 	struct io_uring ring;
 	struct ubd_spin s;
-	uint64_t t0, took;
+	uint64_t took;
 	bool found;
 	int ret;
 
@@ -85,20 +96,17 @@ static void test_ring(void)
 	if (ret) {
 		t_skip("no io_uring here");
 		t_skip("no io_uring here");
+		t_skip("no io_uring here");
 		return;
 	}
 	ubd_spin_init(&s, 2000);
-	t0 = clock_us();
-	found = ubd_spin(&s, &ring, 0);
-	took = clock_us() - t0;
+	found = timed_spin(&s, &ring, 0, &took);
 	t_ok(!found && took >= 2000 && took < 1000000,
 	     "ring: nothing comes, the spin gives up after its budget (%llu us)",
 	     (unsigned long long)took);
 
 	/* 20 ios of the target's in flight: a twentieth of the budget */
-	t0 = clock_us();
-	found = ubd_spin(&s, &ring, 20);
-	took = clock_us() - t0;
+	found = timed_spin(&s, &ring, 20, &took);
 	t_ok(!found && took >= 100 && took < 2000,
 	     "ring: with 20 target ios in flight it gives up sooner (%llu us)",
 	     (unsigned long long)took);
