@@ -16,7 +16,7 @@
  * next request comes only after the application was woken for the last
  * one's completion, which emulation makes about 100 us: spinning 50 us, the
  * thread missed it and slept for every io (ubd-null 4k randread QD1, 6.0k
- * IOPS); spinning 200 us it slept once per 30 ios and made 15.3k (QD4:
+ * IOPS); spinning 200 us it slept once per 25-65 ios and made 15.3k (QD4:
  * 43.5k -> 53.2k; bench/ab, one boot each, 4 rounds).
  *
  * A spin that finds nothing wastes its CPU, though: ubd-loop on a virtio
