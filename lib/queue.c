@@ -466,14 +466,17 @@ static void queue_thread_exit(struct ubd_queue *q)
  * work can wait for the thread's next io_uring_enter (DEFER_TASKRUN): a
  * new request then costs its submitter an append to a list and, only when
  * this thread sleeps, a wake-up -- never a signal or an IPI to interrupt
- * it while it works.  Kernels before 6.1 refuse the flags: plain ring.
+ * it while it works.  TASKRUN_FLAG shows, in the ring, that task work
+ * waits, so the spin looks without a syscall (spin.c).  Kernels before 6.1
+ * refuse the flags: plain ring.
  */
 static int queue_init_ring(struct ubd_queue *q, unsigned int entries)
 {
 	struct io_uring_params p = {
 		.flags = IORING_SETUP_SINGLE_ISSUER |
 			 IORING_SETUP_DEFER_TASKRUN |
-			 IORING_SETUP_COOP_TASKRUN,
+			 IORING_SETUP_COOP_TASKRUN |
+			 IORING_SETUP_TASKRUN_FLAG,
 	};
 	int ret;
 

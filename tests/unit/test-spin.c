@@ -84,37 +84,52 @@ static bool timed_spin(struct ubd_spin *s, struct io_uring *ring,
 	return found;
 }
 
-static void test_ring(void)
+/*
+ * On a plain ring each look is an io_uring_enter; on one like a queue's
+ * (DEFER_TASKRUN, TASKRUN_FLAG) the spin looks at the ring's flags and
+ * enters only when they say task work is waiting.
+ */
+static void test_ring(const char *kind, unsigned int flags)
 {
+	struct io_uring_params p = { .flags = flags };
+	struct __kernel_timespec ts = { .tv_nsec = 300000 };
 	struct io_uring ring;
 	struct ubd_spin s;
 	uint64_t took;
 	bool found;
-	int ret;
+	int i, ret;
 
-	ret = io_uring_queue_init(8, &ring, 0);
+	ret = io_uring_queue_init_params(8, &ring, &p);
 	if (ret) {
-		t_skip("no io_uring here");
-		t_skip("no io_uring here");
-		t_skip("no io_uring here");
+		for (i = 0; i < 4; i++)
+			t_skip("no io_uring of this kind here");
 		return;
 	}
 	ubd_spin_init(&s, 2000);
 	found = timed_spin(&s, &ring, 0, &took);
 	t_ok(!found && took >= 2000 && took < 1000000,
-	     "ring: nothing comes, the spin gives up after its budget (%llu us)",
-	     (unsigned long long)took);
+	     "%s ring: nothing comes, the spin gives up after its budget (%llu us)",
+	     kind, (unsigned long long)took);
 
 	/* 20 ios of the target's in flight: a twentieth of the budget */
 	found = timed_spin(&s, &ring, 20, &took);
 	t_ok(!found && took >= 100 && took < 2000,
-	     "ring: with 20 target ios in flight it gives up sooner (%llu us)",
-	     (unsigned long long)took);
+	     "%s ring: with 20 target ios in flight it gives up sooner (%llu us)",
+	     kind, (unsigned long long)took);
 
 	io_uring_prep_nop(io_uring_get_sqe(&ring));
 	found = ubd_spin(&s, &ring, 0);
 	t_ok(found && io_uring_cq_ready(&ring) == 1 && !io_uring_sq_ready(&ring),
-	     "ring: a queued NOP is submitted and its CQE found");
+	     "%s ring: a queued NOP is submitted and its CQE found", kind);
+	io_uring_cq_advance(&ring, io_uring_cq_ready(&ring));
+
+	/* a timer that fires mid-spin: its completion comes as task work */
+	io_uring_prep_timeout(io_uring_get_sqe(&ring), &ts, 0, 0);
+	ubd_spin_init(&s, 100000);
+	found = timed_spin(&s, &ring, 0, &took);
+	t_ok(found && io_uring_cq_ready(&ring) == 1 && took >= 300 && took < 100000,
+	     "%s ring: a 300 us timeout is found when it fires (%llu us)",
+	     kind, (unsigned long long)took);
 	io_uring_queue_exit(&ring);
 }
 
@@ -122,6 +137,9 @@ int main(void)
 {
 	test_score();
 	test_budget();
-	test_ring();
+	test_ring("plain", 0);
+	test_ring("queue's", IORING_SETUP_SINGLE_ISSUER |
+		  IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_COOP_TASKRUN |
+		  IORING_SETUP_TASKRUN_FLAG);
 	return t_done();
 }
