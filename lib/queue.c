@@ -8,8 +8,8 @@
  * waits for the next CQEs, which are new ios from the driver or completions
  * of target I/O.  Nothing is allocated and no other syscall is made per io;
  * only after a turn that served ios may a floating thread first spin a
- * little with non-waiting io_uring_enter()s (spin.c), and that in place of
- * a sleep.
+ * little, watching the ring and entering only when work waits (spin.c),
+ * and that in place of a sleep.
  *
  * With UBD_F_USER_COPY the driver moves no data: a WRITE's data is first
  * read from /dev/ubdcN into the io's buffer by a READ SQE on the same ring,
