@@ -62,6 +62,15 @@ static inline uint64_t ubd_now_ns(clockid_t clock)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/*
+ * A queue's ring (queue.c): the thread's alone, its task work run only in
+ * its io_uring_enter, and a flag in the ring while some waits (spin.c)
+ */
+#define UBD_QUEUE_RING_FLAGS	(IORING_SETUP_SINGLE_ISSUER |	\
+				 IORING_SETUP_DEFER_TASKRUN |	\
+				 IORING_SETUP_COOP_TASKRUN |	\
+				 IORING_SETUP_TASKRUN_FLAG)
+
 /* spin.c: look for new work a little before sleeping */
 struct ubd_spin {
 	uint64_t budget_ns;		/* the longest spin; 0: never spin */

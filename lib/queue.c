@@ -472,12 +472,7 @@ static void queue_thread_exit(struct ubd_queue *q)
  */
 static int queue_init_ring(struct ubd_queue *q, unsigned int entries)
 {
-	struct io_uring_params p = {
-		.flags = IORING_SETUP_SINGLE_ISSUER |
-			 IORING_SETUP_DEFER_TASKRUN |
-			 IORING_SETUP_COOP_TASKRUN |
-			 IORING_SETUP_TASKRUN_FLAG,
-	};
+	struct io_uring_params p = { .flags = UBD_QUEUE_RING_FLAGS };
 	int ret;
 
 	ret = io_uring_queue_init_params(entries, &q->ring, &p);

@@ -138,8 +138,6 @@ int main(void)
 	test_score();
 	test_budget();
 	test_ring("plain", 0);
-	test_ring("queue's", IORING_SETUP_SINGLE_ISSUER |
-		  IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_COOP_TASKRUN |
-		  IORING_SETUP_TASKRUN_FLAG);
+	test_ring("queue's", UBD_QUEUE_RING_FLAGS);
 	return t_done();
 }
