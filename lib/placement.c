@@ -80,6 +80,10 @@ struct ubd_placement {
 	int fd;				/* /proc/schedstat */
 	int self_fd;			/* /proc/thread-self/schedstat */
 	struct ubd_cpu_time self_last;	/* ... at the last look */
+	struct ubd_cpu_time *self_on;	/* per CPU, the thread's times there */
+	uint64_t *seen_ns;		/* per CPU, time it was seen there */
+	int seen_cpu;			/* where its last turn ran, or -1 */
+	uint64_t seen_since;		/* ... since when */
 	char *buf;
 	size_t buf_size;
 	cpu_set_t allowed;		/* the thread's CPUs at its start */
@@ -128,7 +132,7 @@ static uint64_t sub_sat(uint64_t a, uint64_t b)
 
 int ubd_placement_pick(const struct ubd_cpu_time *delta, int nr_cpus,
 		       const cpu_set_t *allowed, int cpu,
-		       const struct ubd_cpu_time *self, uint64_t span_ns)
+		       const struct ubd_cpu_time *self_on, uint64_t span_ns)
 {
 	uint64_t best = UINT64_MAX;
 	int c, pick = -1;
@@ -140,10 +144,10 @@ int ubd_placement_pick(const struct ubd_cpu_time *delta, int nr_cpus,
 		/*
 		 * What the others did there: a thread that comes and goes
 		 * between two CPUs must not find the other one busy with
-		 * itself.
+		 * itself, nor one it never went to idle for its absence.
 		 */
-		uint64_t busy = sub_sat(delta[c].busy_ns, self->busy_ns);
-		uint64_t wait = sub_sat(delta[c].wait_ns, self->wait_ns);
+		uint64_t busy = sub_sat(delta[c].busy_ns, self_on[c].busy_ns);
+		uint64_t wait = sub_sat(delta[c].wait_ns, self_on[c].wait_ns);
 		uint64_t load = busy + wait;
 
 		if (c == cpu || !CPU_ISSET(c, allowed) ||
@@ -250,9 +254,12 @@ struct ubd_placement *ubd_placement_new(void)
 	p->last = calloc(p->nr_cpus, sizeof(*p->last));
 	p->delta = calloc(p->nr_cpus, sizeof(*p->delta));
 	p->freed = calloc(p->nr_cpus, sizeof(*p->freed));
+	p->self_on = calloc(p->nr_cpus, sizeof(*p->self_on));
+	p->seen_ns = calloc(p->nr_cpus, sizeof(*p->seen_ns));
 	p->buf_size = 16384;
 	p->buf = malloc(p->buf_size);
-	if (!p->last || !p->delta || !p->freed || !p->buf)
+	if (!p->last || !p->delta || !p->freed || !p->self_on ||
+	    !p->seen_ns || !p->buf)
 		goto out_free_bufs;
 	p->fd = open("/proc/schedstat", O_RDONLY | O_CLOEXEC);
 	if (p->fd < 0)
@@ -262,12 +269,15 @@ struct ubd_placement *ubd_placement_new(void)
 		goto out_close;
 	p->hold_ms = HOLD_MIN_MS;
 	p->left = -1;
+	p->seen_cpu = -1;
 	return p;
 
 out_close:
 	close(p->fd);
 out_free_bufs:
 	free(p->buf);
+	free(p->seen_ns);
+	free(p->self_on);
 	free(p->freed);
 	free(p->delta);
 	free(p->last);
@@ -283,6 +293,8 @@ void ubd_placement_free(struct ubd_placement *p)
 	close(p->self_fd);
 	close(p->fd);
 	free(p->buf);
+	free(p->seen_ns);
+	free(p->self_on);
 	free(p->freed);
 	free(p->delta);
 	free(p->last);
@@ -371,13 +383,61 @@ static void placement_keep_off(struct ubd_placement *p, int q_id, int cpu,
 	p->avoid_logged = true;
 }
 
+/*
+ * Where the thread runs, noted at each turn: the clock is read only when
+ * that changes.  A thread asleep is counted where it fell asleep.
+ */
+static int placement_track(struct ubd_placement *p)
+{
+	int cpu = sched_getcpu();
+	uint64_t t;
+
+	if (cpu == p->seen_cpu)
+		return cpu;
+	t = ubd_now_ns(CLOCK_MONOTONIC);
+	if (p->seen_cpu >= 0 && p->seen_cpu < p->nr_cpus)
+		p->seen_ns[p->seen_cpu] += t - p->seen_since;
+	p->seen_cpu = cpu;
+	p->seen_since = t;
+	return cpu;
+}
+
+/*
+ * The thread's run and wait times since the last look, @self, shared out
+ * among the CPUs in proportion to the time it was seen on each.  A thread
+ * that spins on CPU 1 is then not taken off the busy CPU 0 as well, which
+ * had made an application's full CPU look idle and the thread move there.
+ */
+static void placement_share_self(struct ubd_placement *p,
+				 const struct ubd_cpu_time *self, uint64_t t)
+{
+	uint64_t seen = 0;
+	int c;
+
+	if (p->seen_cpu >= 0 && p->seen_cpu < p->nr_cpus)
+		p->seen_ns[p->seen_cpu] += t - p->seen_since;
+	p->seen_since = t;
+	for (c = 0; c < p->nr_cpus; c++)
+		seen += p->seen_ns[c];
+	for (c = 0; c < p->nr_cpus; c++) {
+		double share = seen ? (double)p->seen_ns[c] / seen : 0;
+
+		p->self_on[c].busy_ns = self->busy_ns * share;
+		p->self_on[c].wait_ns = self->wait_ns * share;
+		p->seen_ns[c] = 0;
+	}
+}
+
 void ubd_placement_look(struct ubd_placement *p, int q_id)
 {
 	struct ubd_cpu_time self, self_delta;
 	uint64_t t, span_ns;
 	int c, cpu, to = -1;
 
-	if (p->off || ubd_now_ns(CLOCK_MONOTONIC_COARSE) < p->next_ns)
+	if (p->off)
+		return;
+	cpu = placement_track(p);
+	if (ubd_now_ns(CLOCK_MONOTONIC_COARSE) < p->next_ns)
 		return;
 	t = ubd_now_ns(CLOCK_MONOTONIC);
 	/* a CPU missing from the file (gone offline) counts nothing */
@@ -387,7 +447,6 @@ void ubd_placement_look(struct ubd_placement *p, int q_id)
 		p->off = true;
 		return;
 	}
-	cpu = sched_getcpu();
 	for (c = 0; c < p->nr_cpus; c++) {
 		struct ubd_cpu_time now = p->delta[c];
 
@@ -398,10 +457,11 @@ void ubd_placement_look(struct ubd_placement *p, int q_id)
 	self_delta.busy_ns = self.busy_ns - p->self_last.busy_ns;
 	self_delta.wait_ns = self.wait_ns - p->self_last.wait_ns;
 	p->self_last = self;
+	placement_share_self(p, &self_delta, t);
 	span_ns = p->last_ns ? t - p->last_ns : 0;
 	if (span_ns)
 		to = ubd_placement_pick(p->delta, p->nr_cpus, &p->allowed, cpu,
-					&self_delta, span_ns);
+					p->self_on, span_ns);
 	p->last_ns = t;
 	p->next_ns = t + (uint64_t)LOOK_MS * 1000000;
 	if (to >= 0) {

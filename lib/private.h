@@ -166,7 +166,7 @@ UBD_HIDDEN int ubd_schedstat_parse(const char *text, struct ubd_cpu_time *cpus,
 				   int nr_cpus);
 UBD_HIDDEN int ubd_placement_pick(const struct ubd_cpu_time *delta, int nr_cpus,
 				  const cpu_set_t *allowed, int cpu,
-				  const struct ubd_cpu_time *self,
+				  const struct ubd_cpu_time *self_on,
 				  uint64_t span_ns);
 UBD_HIDDEN void ubd_placement_avoid(const struct ubd_cpu_time *delta,
 				    int nr_cpus, const cpu_set_t *allowed,

@@ -41,13 +41,16 @@ static void test_parse(void)
 	     "schedstat: a short CPU line is not taken");
 }
 
-/* @n CPUs, all allowed; times in ms over a 200 ms look */
+/*
+ * @n CPUs, all allowed; times in ms over a 200 ms look; the thread's own
+ * run and wait times on CPU @self_cpu, none elsewhere
+ */
 static int pick_self(int n, int cpu, const unsigned int *busy,
 		     const unsigned int *wait, const cpu_set_t *allowed,
-		     unsigned int self_busy, unsigned int self_wait)
+		     int self_cpu, unsigned int self_busy,
+		     unsigned int self_wait)
 {
-	struct ubd_cpu_time self = { self_busy * MS, self_wait * MS };
-	struct ubd_cpu_time d[8];
+	struct ubd_cpu_time d[8], self_on[8] = { 0 };
 	cpu_set_t all;
 	int c;
 
@@ -57,7 +60,9 @@ static int pick_self(int n, int cpu, const unsigned int *busy,
 		d[c].wait_ns = wait[c] * MS;
 		CPU_SET(c, &all);
 	}
-	return ubd_placement_pick(d, n, allowed ? allowed : &all, cpu, &self,
+	self_on[self_cpu].busy_ns = self_busy * MS;
+	self_on[self_cpu].wait_ns = self_wait * MS;
+	return ubd_placement_pick(d, n, allowed ? allowed : &all, cpu, self_on,
 				  200 * MS);
 }
 
@@ -65,7 +70,7 @@ static int pick_self(int n, int cpu, const unsigned int *busy,
 static int pick(int n, int cpu, const unsigned int *busy,
 		const unsigned int *wait, const cpu_set_t *allowed)
 {
-	return pick_self(n, cpu, busy, wait, allowed, 0, 0);
+	return pick_self(n, cpu, busy, wait, allowed, 0, 0, 0);
 }
 
 static void test_pick(void)
@@ -82,11 +87,20 @@ static void test_pick(void)
 		  NULL) == -1, "pick: 27%% waiting is not crowded: stay");
 	/* the thread went back and forth: CPU 1 was busy with itself */
 	t_ok(pick_self(2, 0, (unsigned int[]){ 200, 150 },
-		       (unsigned int[]){ 70, 40 }, NULL, 140, 30) == 1,
+		       (unsigned int[]){ 70, 40 }, NULL, 1, 140, 30) == 1,
 	     "pick: CPU 1 busy with the thread itself is calm: move to 1");
 	t_ok(pick_self(2, 0, (unsigned int[]){ 200, 150 },
-		       (unsigned int[]){ 70, 40 }, NULL, 30, 5) == -1,
+		       (unsigned int[]){ 70, 40 }, NULL, 1, 30, 5) == -1,
 	     "pick: CPU 1 busy with others: stay");
+	/*
+	 * Measured in the guest: the thread spinning on CPU 1, fio on CPU 0,
+	 * others kept waiting on CPU 1.  With its 200 ms taken off CPU 0 as
+	 * well, fio's CPU had looked idle and the thread had moved onto it:
+	 * 15k IOPS where null_blk made 80k.
+	 */
+	t_ok(pick_self(2, 1, (unsigned int[]){ 200, 200 },
+		       (unsigned int[]){ 2, 70 }, NULL, 1, 198, 1) == -1,
+	     "pick: the thread's time on CPU 1 leaves fio's CPU 0 busy: stay");
 	t_ok(pick(2, 0, (unsigned int[]){ 200, 150 }, (unsigned int[]){ 105, 5 },
 		  NULL) == -1, "pick: the other CPU is busy: stay");
 	t_ok(pick(2, 0, (unsigned int[]){ 200, 30 }, (unsigned int[]){ 105, 40 },
