@@ -383,6 +383,14 @@ static void placement_keep_off(struct ubd_placement *p, int q_id, int cpu,
 	p->avoid_logged = true;
 }
 
+/* count the time since seen_since, up to @t, to the CPU it was seen on */
+static void placement_seen_until(struct ubd_placement *p, uint64_t t)
+{
+	if (p->seen_cpu >= 0 && p->seen_cpu < p->nr_cpus)
+		p->seen_ns[p->seen_cpu] += t - p->seen_since;
+	p->seen_since = t;
+}
+
 /*
  * Where the thread runs, noted at each turn: the clock is read only when
  * that changes.  A thread asleep is counted where it fell asleep.
@@ -390,15 +398,11 @@ static void placement_keep_off(struct ubd_placement *p, int q_id, int cpu,
 static int placement_track(struct ubd_placement *p)
 {
 	int cpu = sched_getcpu();
-	uint64_t t;
 
 	if (cpu == p->seen_cpu)
 		return cpu;
-	t = ubd_now_ns(CLOCK_MONOTONIC);
-	if (p->seen_cpu >= 0 && p->seen_cpu < p->nr_cpus)
-		p->seen_ns[p->seen_cpu] += t - p->seen_since;
+	placement_seen_until(p, ubd_now_ns(CLOCK_MONOTONIC));
 	p->seen_cpu = cpu;
-	p->seen_since = t;
 	return cpu;
 }
 
@@ -414,9 +418,7 @@ static void placement_share_self(struct ubd_placement *p,
 	uint64_t seen = 0;
 	int c;
 
-	if (p->seen_cpu >= 0 && p->seen_cpu < p->nr_cpus)
-		p->seen_ns[p->seen_cpu] += t - p->seen_since;
-	p->seen_since = t;
+	placement_seen_until(p, t);
 	for (c = 0; c < p->nr_cpus; c++)
 		seen += p->seen_ns[c];
 	for (c = 0; c < p->nr_cpus; c++) {
