@@ -6,13 +6,24 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 SAMPLES=/run/ubd-job/samples
 [ -e "$SAMPLES" ] || { echo "profile-guest: no $SAMPLES: run under tests/vm/run --sample" >&2; exit 1; }
-modprobe null_blk nr_devices=1 queue_mode=2 submit_queues="$Q" poll_queues=0 \
-	irqmode=0 home_node=0 gb=1 hw_queue_depth=128 || exit 1
-echo none >/sys/block/nullb0/queue/scheduler
+if [ "$MODE" = loop-vda ]; then
+	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 /dev/vda || exit 1
+	mkdir -p /mnt/vda && mount -t ext4 /dev/vda /mnt/vda || exit 1
+	dd if=/dev/zero of=/mnt/vda/loop.img bs=1M count=512 oflag=direct conv=fsync status=none || exit 1
+	modprobe loop
+	kdev=$(losetup --direct-io=on -f --show /mnt/vda/loop.img) || exit 1
+	kname=loop server=(cmd/ubd-loop --file /mnt/vda/loop.img)
+else
+	modprobe null_blk nr_devices=1 queue_mode=2 submit_queues="$Q" poll_queues=0 \
+		irqmode=0 home_node=0 gb=1 hw_queue_depth=128 || exit 1
+	kdev=/dev/nullb0 kname=null_blk server=(cmd/ubd-null -s 1G)
+fi
+echo none >"/sys/block/${kdev#/dev/}/queue/scheduler"
 # shellcheck disable=SC2086 # SERVER_ARGS is a list of options
-udev=$(cmd/ubd-null -q "$Q" -d 128 -s 1G $SERVER_ARGS --daemon) || exit 1
+udev=$("${server[@]}" -q "$Q" -d 128 $SERVER_ARGS --daemon) || exit 1
 echo none >"/sys/block/${udev#/dev/}/queue/scheduler"
 trap 'cmd/ubdctl del -a' EXIT
+uname=${server[0]#cmd/}
 
 W=$(mktemp -d)
 nsamples() { wc -l <"$SAMPLES"; }
@@ -33,13 +44,13 @@ for r in $(seq "$ROUNDS"); do
 	for i in 0 1; do
 		# which goes first alternates by round
 		if [ $(((i + r) % 2)) = 1 ]; then
-			name=null_blk-r$r dev=/dev/nullb0
+			name=$kname-r$r dev=$kdev
 		else
-			name=ubd-null-r$r dev=$udev
+			name=$uname-r$r dev=$udev
 		fi
 		iops=$(run "$name" "$dev") || exit 1
 		echo "$name: $iops IOPS"
 	done
 done
-echo "fio: $RW $BS QD$QD on CPU 0, $Q queue(s)${SERVER_ARGS:+, ubd-null $SERVER_ARGS}; samples: share of each CPU's stops"
+echo "fio: $RW $BS QD$QD on CPU 0, $Q queue(s)${SERVER_ARGS:+, $uname $SERVER_ARGS}; samples: share of each CPU's stops"
 python3 bench/profile-report.py "$SAMPLES" "$W/marks" "$TOP"
