@@ -24,10 +24,18 @@ udev=$("${server[@]}" -q "$Q" -d 128 $SERVER_ARGS --daemon) || exit 1
 echo none >"/sys/block/${udev#/dev/}/queue/scheduler"
 trap 'cmd/ubdctl del -a' EXIT
 uname=${server[0]#cmd/}
+spid=$(cmd/ubdctl list -J -O NAME,PID | jq -r --arg d "$udev" '.[][] | select(.name == $d) | .pid')
 
 W=$(mktemp -d)
 nsamples() { wc -l <"$SAMPLES"; }
-# fio on DEV; its IOPS on stdout, the samples of its run after the ramp in MARKS
+# "OWNER START END FILE" for each executable mapping of process $2
+exec_maps() {
+	awk -v o="$1" '$2 ~ /x/ { split($1, a, "-"); print o, a[1], a[2], ($6 == "" ? "[anon]" : $6) }' \
+		"/proc/$2/maps"
+}
+# fio on DEV; its IOPS on stdout, the samples of its run after the ramp in
+# MARKS, with where fio's and the server's code lies (fio's job process is a
+# fork of the one started here: the same mappings)
 run() {
 	local name=$1 dev=$2 fpid first out=$W/fio.json
 	fio --name=profile --filename="$dev" --rw="$RW" --bs="$BS" --iodepth="$QD" \
@@ -36,8 +44,9 @@ run() {
 	fpid=$!
 	sleep 1
 	first=$(($(nsamples) + 1))
+	{ exec_maps fio "$fpid" && exec_maps "$uname" "$spid"; } >"$W/maps-$name"
 	wait "$fpid" || return 1
-	echo "$name $first $(nsamples)" >>"$W/marks"
+	echo "$name $first $(nsamples) $W/maps-$name" >>"$W/marks"
 	jq '.jobs[0] | (.read.iops + .write.iops) | floor' "$out"
 }
 for r in $(seq "$ROUNDS"); do

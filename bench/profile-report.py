@@ -4,13 +4,23 @@
 
 Runs in the guest, where /proc/kallsyms names the kernel's addresses.
 SAMPLES is what tests/vm/ripsample wrote (one line per stop, a RIP per vCPU);
-MARKS holds lines "NAME FIRST LAST": the sample lines (1-based) taken while
-NAME ran.  Prints, for each NAME and CPU, the TOP kernel functions by share of
-the samples, user space as one line.
+MARKS holds lines "NAME FIRST LAST [MAPS]": the sample lines (1-based) taken
+while NAME ran, and a file of "OWNER START END FILE" lines, the executable
+mappings of the processes that ran then.  Prints, for each NAME and CPU, the
+TOP kernel functions by share of the samples; user space by the process and
+file its address falls in.
 """
 import bisect
 import collections
+import os
 import sys
+
+
+def user_space(maps, a):
+    for owner, start, end, path in maps:
+        if start <= a < end:
+            return f"[user] {owner}: {os.path.basename(path)}"
+    return "[user] other"
 
 
 def main(samples, marks, top):
@@ -26,7 +36,12 @@ def main(samples, marks, top):
         sys.exit("profile-report: /proc/kallsyms shows no addresses (kptr_restrict?)")
     lines = open(samples).read().splitlines()
     for mark in open(marks).read().splitlines():
-        name, first, last = mark.split()
+        name, first, last, *mapsfile = mark.split()
+        maps = []
+        for f in mapsfile:
+            for line in open(f):
+                owner, start, end, path = line.split(maxsplit=3)
+                maps.append((owner, int(start, 16), int(end, 16), path.strip()))
         rows = [l.split() for l in lines[int(first) - 1:int(last)]]
         rows = [r for r in rows if r]
         if not rows:
@@ -37,7 +52,7 @@ def main(samples, marks, top):
             for r in rows:
                 a = int(r[cpu], 16)
                 if a < 0xffff800000000000:
-                    c["[user space]"] += 1
+                    c[user_space(maps, a)] += 1
                 else:
                     i = bisect.bisect_right(addrs, a) - 1
                     c[syms[i][1] if i >= 0 else "[unknown]"] += 1
