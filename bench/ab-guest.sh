@@ -7,15 +7,13 @@
 set -u
 # shellcheck source=bench/stats.sh
 . "$(dirname "$0")/stats.sh"
+# shellcheck source=bench/vda.sh
+. "$(dirname "$0")/vda.sh"
 W=/tmp/ab
 mkdir -p "$W"
 if [ "$MODE" = loop-vda ]; then
-	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 /dev/vda || exit 1
-	mkdir -p /mnt/vda && mount -t ext4 /dev/vda /mnt/vda || exit 1
-	dd if=/dev/zero of=/mnt/vda/loop.img bs=1M count=512 oflag=direct conv=fsync status=none || exit 1
-	modprobe loop
-	KDEV=$(losetup --direct-io=on -f --show /mnt/vda/loop.img) || exit 1
-	SERVER_ARGS=(--file /mnt/vda/loop.img -q "$Q" -d "$DEPTH")
+	vda_loop_file || exit 1
+	SERVER_ARGS=(--file "$VDA_FILE" -q "$Q" -d "$DEPTH")
 else
 	modprobe null_blk nr_devices=1 queue_mode=2 submit_queues="$Q" poll_queues=0 \
 		irqmode=0 home_node=0 gb=1 hw_queue_depth="$DEPTH" || exit 1

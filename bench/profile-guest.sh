@@ -7,12 +7,10 @@ cd "$(dirname "$0")/.." || exit 1
 SAMPLES=/run/ubd-job/samples
 [ -e "$SAMPLES" ] || { echo "profile-guest: no $SAMPLES: run under tests/vm/run --sample" >&2; exit 1; }
 if [ "$MODE" = loop-vda ]; then
-	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 /dev/vda || exit 1
-	mkdir -p /mnt/vda && mount -t ext4 /dev/vda /mnt/vda || exit 1
-	dd if=/dev/zero of=/mnt/vda/loop.img bs=1M count=512 oflag=direct conv=fsync status=none || exit 1
-	modprobe loop
-	kdev=$(losetup --direct-io=on -f --show /mnt/vda/loop.img) || exit 1
-	kname=loop server=(cmd/ubd-loop --file /mnt/vda/loop.img)
+	# shellcheck source=bench/vda.sh
+	. bench/vda.sh
+	vda_loop_file || exit 1
+	kdev=$KDEV kname=loop server=(cmd/ubd-loop --file "$VDA_FILE")
 else
 	modprobe null_blk nr_devices=1 queue_mode=2 submit_queues="$Q" poll_queues=0 \
 		irqmode=0 home_node=0 gb=1 hw_queue_depth=128 || exit 1
