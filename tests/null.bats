@@ -211,7 +211,12 @@ kill_to_error() {
 @test "kill -9 of the server: in-flight io fails within 1 s, device is DEAD and deletable" {
 	ubd_only "the 1 s is ubd_drv's: ublk 6.1 fails the io a killed server held" \
 		"only when its monitor runs, every 5 s"
-	serve_bg /dev/${UBD_PFX}b0 ubd-null -q 2 -s 1G
+	# Each io waits 300 ms in the server, so dd's read is surely held there
+	# when the kill comes.  With ios served at once, dd could be between two
+	# reads for the whole of the driver's cleanup (TCG, 1 run in a few
+	# hundred): its next read then found the disk deleted, its size 0, and
+	# ended at "end of device" with no error.
+	serve_bg /dev/${UBD_PFX}b0 ubd-null -q 2 -s 1G --fault delay=300
 	dd if=/dev/${UBD_PFX}b0 of=/dev/null bs=4k iflag=direct 2>"$BATS_TEST_TMPDIR/dd.err" &
 	local dd=$!
 	kill_to_error $dd
