@@ -74,14 +74,35 @@ ubd_load() {
 	grep -q "^$UBD_MOD " /proc/modules || insmod "$UBD_KO"
 }
 
-# wait up to $1 seconds for the command after it to succeed
+# The time in seconds, microseconds after the point: "stamp t0" sets t0
+# with no exec and no subshell, for the edges of what a test times (a date
+# exec took ~0.1 s under emulation); "$(now)" where a fork does not matter.
+stamp() {
+	printf -v "$1" '%s' "${EPOCHREALTIME/,/.}"
+}
+now() {
+	echo "${EPOCHREALTIME/,/.}"
+}
+
+# wait up to $1 (whole) seconds for the command after it to succeed.  The
+# deadline is in microseconds: $SECONDS counts whole seconds, so a wait
+# begun just before it ticked was a second short.
 wait_for() {
 	local secs=$1; shift
-	local end=$((SECONDS + secs))
+	local end=$(( ${EPOCHREALTIME//[!0-9]/} + secs * 1000000 ))
 	until "$@"; do
-		[ "$SECONDS" -lt "$end" ] || return 1
+		[ "${EPOCHREALTIME//[!0-9]/}" -lt "$end" ] || return 1
 		sleep 0.1
 	done
+}
+
+# a process that has ended (gone, or a zombie not yet waited for); read
+# with builtins, as wait_ended polls it while a test times something
+ended() {
+	local stat
+	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 0
+	stat=${stat##*) }
+	[ -z "$stat" ] || [ "${stat%% *}" = Z ]
 }
 
 # ids of the devices the driver has now
@@ -96,6 +117,8 @@ ubd_ids() {
 # names given.  pgrep was ~0.3 s an exec under emulation, and teardown
 # ran six.  The scan runs in a subshell without bats' DEBUG trap, which
 # would otherwise cost milliseconds for each command of the loop.
+# Zombies do not count: a daemon that has exited may wait a moment for
+# its reaper, and "ubdctl del" returns once the server has exited.
 find_servers() {
 	local names=" ${*:-$SERVERS} "
 	# shellcheck disable=SC2207 # pids have no spaces
@@ -103,7 +126,11 @@ find_servers() {
 		trap - DEBUG
 		for f in /proc/[0-9]*/comm; do
 			{ read -r comm <"$f"; } 2>/dev/null || continue
-			[[ "$names" != *" $comm "* ]] || { f=${f#/proc/}; echo "${f%/comm}"; }
+			[[ "$names" == *" $comm "* ]] || continue
+			f=${f%/comm}
+			{ read -r stat <"$f/stat"; } 2>/dev/null || continue
+			stat=${stat##*) }
+			[ "${stat%% *}" = Z ] || echo "${f#/proc/}"
 		done
 	))
 }
@@ -148,16 +175,26 @@ ubd_assert_unload() {
 	! ls /dev/${UBD_PFX}b* /dev/${UBD_PFX}c* 2>/dev/null || { echo "nodes left"; return 1; }
 }
 
-# start a server in the background and wait until $2 is a block device:
+# start a server in the background and wait until it says its device $1
+# is live:
 #   serve_bg /dev/ubdb0 ubd-null -q 2
+# The node appears with add_disk(), before START_DEV has read the
+# partition table and made the device LIVE, and before the server has
+# written its state file: a test that went on at the node could find
+# neither yet.
 serve_bg() {
 	local dev=$1; shift
 	"$@" >"$BATS_TEST_TMPDIR/server.log" 2>&1 &
 	SERVER_PID=$!
-	wait_for 20 test -b "$dev" || {
+	wait_for 20 server_is_live "$dev" || {
 		cat "$BATS_TEST_TMPDIR/server.log"
 		return 1
 	}
+}
+
+# the server of serve_bg has said that its device $1 is live
+server_is_live() {
+	[ -b "$1" ] && grep -qF "$1 is live" "$BATS_TEST_TMPDIR/server.log"
 }
 
 # fio randwrite with crc32c verification on $1, every byte written read

@@ -115,7 +115,7 @@ kmem() {
 	churn_worker 0 4 "$log" || { cat "$log"; return 1; }
 	before=($(kmem))
 	: >"$log.cycles"
-	t0=$(now)
+	stamp t0
 	[ "$CHURN_SECS" = 0 ] || end=$(($(now_s) + CHURN_SECS))
 	for w in $(seq "$WORKERS"); do
 		churn_worker "$w" "$CYCLES" "$log" "$end" &

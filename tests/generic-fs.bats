@@ -139,7 +139,7 @@ crash_round() {
 	wait_for 120 files_recorded "$CRASH_FILES" || {
 		echo "only $(wc -l <"$LIST") files written in 120 s"; return 1; }
 	pid=$(dev_field 0 pid)
-	t0=$(now)
+	stamp t0
 	kill -9 "$pid"
 	wait_ended 20 "$wr"
 	n=$(wc -l <"$LIST")

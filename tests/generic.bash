@@ -7,17 +7,15 @@ STRESS=${STRESS:-0}
 [ "$STRESS" = 0 ] && STRESS=
 CTLTEST="$UBD_BUILDDIR/tests/ubd-ctltest"
 
-now() { date +%s.%N; }
 # seconds from $1 to $2, 3 decimals
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
 # $1 < $2 as real numbers
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
-# a process that has ended (gone, or a zombie not yet waited for)
-ended() {
-	local st
-	st=$(sed -E 's/^.*\) (.).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 0
-	[ -z "$st" ] || [ "$st" = Z ]
+# read_end VAR FILE: the time a background command stamped in FILE (with
+# stamp) as it ended
+read_end() {
+	read -r "$1" <"$2"
 }
 
 # wait up to $1 s for process $2 to end; say where it is stuck if it does not
@@ -30,11 +28,13 @@ wait_ended() {
 	return 1
 }
 
-# the exit status of background child $1, which has ended
+# status_of VAR PID: the exit status of background child PID, which has
+# ended, into VAR.  Not in a $(...): a subshell cannot wait for its
+# parent's children, and takes one its parent has not reaped yet for failed.
 status_of() {
-	local st=0
-	wait "$1" || st=$?
-	echo "$st"
+	local _st=0
+	wait "$2" || _st=$?
+	printf -v "$1" '%s' "$_st"
 }
 
 # a device's field in 'ubdctl list -J' (lower-case names): dev_field ID state

@@ -318,6 +318,7 @@ has_flag() { # FLAG: does device 0 have it?
 	mkdir -p "$MNT"
 	mount "$dev" "$MNT"
 	# allocating writers keep the bitmaps changing under the commits
+	local pids=() p
 	for w in 1 2; do
 		(
 			for i in 1 2 3 4 5 6; do
@@ -326,6 +327,7 @@ has_flag() { # FLAG: does device 0 have it?
 				rm -f "$MNT/big$w"
 			done
 		) &
+		pids+=($!)
 	done
 	for w in 1 2; do
 		(
@@ -338,8 +340,12 @@ has_flag() { # FLAG: does device 0 have it?
 				i=$((i + 1))
 			done
 		) &
+		pids+=($!)
 	done
-	wait
+	# each writer's status: an error of the file system fails the test
+	for p in "${pids[@]}"; do
+		wait "$p"
+	done
 	umount "$MNT"
 	fsck.ext4 -fn "$dev"
 	pkill -TERM -x ubd-loop

@@ -229,16 +229,19 @@ fails_cleanly() {
 	truncate -s 128M "$IMG"
 	nbdkit_bg 10878 file "$IMG"
 	serve_bg /dev/${UBD_PFX}b0 ubd-nbd --host 127.0.0.1 --port 10878 --persist
-	fio_verify /dev/${UBD_PFX}b0 >"$BATS_TEST_TMPDIR/fio.out" 2>&1 &
+	fio_verify /dev/${UBD_PFX}b0 --size=96M >"$BATS_TEST_TMPDIR/fio.out" 2>&1 &
 	fio_pid=$!
 	sleep 2
+	# the kill must come while fio is still at work
+	not ended "$fio_pid"
 	kill -9 "$(cat /tmp/ubd-nbd-kit.pid)"
 	sleep 2
 	nbdkit_bg 10878 file "$IMG"
 	wait "$fio_pid" || { cat "$BATS_TEST_TMPDIR/fio.out"; false; }
 	cat "$BATS_TEST_TMPDIR/server.log"
 	grep -q "connection to 127.0.0.1:10878 export '' lost" "$BATS_TEST_TMPDIR/server.log"
-	grep -q "reconnected to 127.0.0.1:10878" "$BATS_TEST_TMPDIR/server.log"
+	# the retries back off: the reconnection may follow fio's end
+	wait_for 15 grep -q "reconnected to 127.0.0.1:10878" "$BATS_TEST_TMPDIR/server.log"
 	kill -TERM "$SERVER_PID"
 	wait "$SERVER_PID"
 }

@@ -196,16 +196,26 @@ spin_cuts_sleeps() {
 	[ -z "$(ubd_ids)" ]
 }
 
+# ios of device 0 in flight now
+io_in_flight() {
+	local r w
+	read -r r w </sys/block/${UBD_PFX}b0/inflight
+	[ $((r + w)) -gt 0 ]
+}
+
 # KILL_SECS: time from kill -9 of the server to the end of the reader $1,
-# which must be our child (so not in a subshell: no $(...) around this)
+# which must be our child (so not in a subshell: no $(...) around this).
+# The kill waits for the reader's io to flow (fio starts slowly under
+# emulation), and the clock is read with builtins.
 kill_to_error() {
 	local reader=$1 t0 t1
-	sleep 1
-	t0=$(date +%s.%N)
+	wait_for 60 io_in_flight
+	sleep 0.5
+	stamp t0
 	kill -9 "$SERVER_PID"
 	wait "$reader" || true
-	t1=$(date +%s.%N)
-	KILL_SECS=$(echo "$t0 $t1" | awk '{ printf "%.3f", $2 - $1 }')
+	stamp t1
+	KILL_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 }
 
 @test "kill -9 of the server: in-flight io fails within 1 s, device is DEAD and deletable" {

@@ -70,7 +70,7 @@ verify_fio() {
 fio_clean() {
 	local st
 	wait_ended 120 "$1" || return 1
-	st=$(status_of "$1")
+	status_of st "$1"
 	if [ "$st" != 0 ] || ! jq -e '.jobs[0].error == 0' "$2" >/dev/null; then
 		echo "fio status $st:"; cat "$2.err"; jq '.jobs[0].error' "$2"
 		return 1
@@ -111,7 +111,7 @@ fio_clean() {
 	run -0 ubd-loop --file "$IMG" -n 0 -q 2 --recovery=reissue --daemon
 	[ "${lines[-1]}" = "$DEV" ]
 	verify_fio "$BATS_TEST_TMPDIR/fio.json"
-	wait_for 20 ios_over 2000
+	wait_for 60 ios_over 2000
 	ended "$FIO_PID" && { echo "fio ended before the kill"; cat "$BATS_TEST_TMPDIR/fio.json.err"; return 1; }
 
 	crash_server QUIESCED
@@ -133,7 +133,9 @@ fio_clean() {
 	wait_for 20 in_flight
 	crash_server QUIESCED
 	wait_ended 10 "$dd1"
-	[ "$(status_of "$dd1")" != 0 ] || { echo "the held read did not fail"; return 1; }
+	local st
+	status_of st "$dd1"
+	[ "$st" != 0 ] || { echo "the held read did not fail"; return 1; }
 
 	# issued while nobody serves: waits
 	dd if="$DEV" of=/dev/null bs=4k count=1 iflag=direct 2>"$BATS_TEST_TMPDIR/dd2" &
@@ -143,7 +145,8 @@ fio_clean() {
 	# the new server runs without the delay
 	ubd-null -n 0 -s 64M --recover --daemon
 	wait_ended 10 "$dd2"
-	[ "$(status_of "$dd2")" = 0 ] || { cat "$BATS_TEST_TMPDIR/dd2"; return 1; }
+	status_of st "$dd2"
+	[ "$st" = 0 ] || { cat "$BATS_TEST_TMPDIR/dd2"; return 1; }
 	dev_state_is 0 LIVE
 }
 
@@ -152,9 +155,9 @@ fio_clean() {
 	run -0 ubd-null -n 0 -s 64M --recovery=fail-io --daemon
 	crash_server FAIL_IO
 	local t0 t1
-	t0=$(now)
+	stamp t0
 	run ! dd if="$DEV" of=/dev/null bs=4k count=1 iflag=direct
-	t1=$(now)
+	stamp t1
 	echo "# fail-io: read failed after $(elapsed "$t0" "$t1") s" >&3
 	lt "$(elapsed "$t0" "$t1")" 3
 	run -0 ubdctl recover 0
@@ -187,7 +190,9 @@ fio_clean() {
 	sleep 0.5
 	timeout 20 ubdctl del 0
 	wait_ended 10 "$dd"
-	[ "$(status_of "$dd")" != 0 ]
+	local st
+	status_of st "$dd"
+	[ "$st" != 0 ]
 	assert_all_gone
 }
 
@@ -198,7 +203,7 @@ fio_clean() {
 	local old
 	old=$(server_pid)
 	verify_fio "$BATS_TEST_TMPDIR/fio.json"
-	wait_for 20 ios_over 2000
+	wait_for 60 ios_over 2000
 	ended "$FIO_PID" && { echo "fio ended before the quiesce"; return 1; }
 
 	ubdctl quiesce 0
@@ -225,7 +230,9 @@ fio_clean() {
 	# a live device: the server's death ends it and fails the read
 	kill -9 "$(server_pid)"
 	wait_ended 15 "$dd"
-	[ "$(status_of "$dd")" != 0 ]
+	local st
+	status_of st "$dd"
+	[ "$st" != 0 ]
 }
 
 @test "resize: ubdctl resize changes the disk; bad sizes are refused" {

@@ -1618,12 +1618,16 @@ static int del_and_wait(struct ctl *c, struct tmr *t, unsigned int id)
 	return -1;
 }
 
-/* the id of a deleted device is free again once its last user is gone */
+/*
+ * The id of a deleted device is free again once its last user is gone.
+ * A free id comes back at once; the 10 s only keep a guest stalled under
+ * emulation from passing for a leak.
+ */
 static bool id_comes_back(struct ctl *c, struct tmr *t, unsigned int id)
 {
 	struct ubd_ctrl_dev_info info;
 	struct ubd_ctrl_cmd cmd;
-	double end = now_s() + 3;
+	double end = now_s() + 10;
 	int ret;
 
 	do {

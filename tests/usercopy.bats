@@ -179,6 +179,8 @@ has_user_copy() {
 	# the device is ubdctl's: still there, not LIVE, and no server
 	run ubdctl list -n -O STATE "$id"
 	echo "$output"
+	[ "$status" = 0 ]
+	[ -n "$output" ]
 	[ "$output" != LIVE ]
 	no_servers
 	ubdctl del "$id"
