@@ -327,8 +327,10 @@ static int read_numbers(const char *path, uint64_t *v, int max)
 
 	if (!f)
 		return -errno;
+	errno = 0;
 	if (!fgets(buf, sizeof(buf), f)) {
-		int err = ferror(f) ? -EIO : -ENODATA;
+		/* a disk deleted between the open and the read: ENODEV */
+		int err = ferror(f) ? -(errno ? errno : EIO) : -ENODATA;
 
 		fclose(f);
 		return err;
