@@ -105,6 +105,13 @@ ended() {
 	[ -z "$stat" ] || [ "${stat%% *}" = Z ]
 }
 
+# device 0 has io in flight
+in_flight() {
+	local r w
+	read -r r w </sys/block/${UBD_PFX}b0/inflight
+	[ $((r + w)) -gt 0 ]
+}
+
 # ids of the devices the driver has now
 ubd_ids() {
 	local d
@@ -127,10 +134,8 @@ find_servers() {
 		for f in /proc/[0-9]*/comm; do
 			{ read -r comm <"$f"; } 2>/dev/null || continue
 			[[ "$names" == *" $comm "* ]] || continue
-			f=${f%/comm}
-			{ read -r stat <"$f/stat"; } 2>/dev/null || continue
-			stat=${stat##*) }
-			[ "${stat%% *}" = Z ] || echo "${f#/proc/}"
+			f=${f#/proc/}
+			ended "${f%/comm}" || echo "${f%/comm}"
 		done
 	))
 }

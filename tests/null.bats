@@ -196,20 +196,13 @@ spin_cuts_sleeps() {
 	[ -z "$(ubd_ids)" ]
 }
 
-# ios of device 0 in flight now
-io_in_flight() {
-	local r w
-	read -r r w </sys/block/${UBD_PFX}b0/inflight
-	[ $((r + w)) -gt 0 ]
-}
-
 # KILL_SECS: time from kill -9 of the server to the end of the reader $1,
 # which must be our child (so not in a subshell: no $(...) around this).
 # The kill waits for the reader's io to flow (fio starts slowly under
 # emulation), and the clock is read with builtins.
 kill_to_error() {
 	local reader=$1 t0 t1
-	wait_for 60 io_in_flight
+	wait_for 60 in_flight
 	sleep 0.5
 	stamp t0
 	kill -9 "$SERVER_PID"

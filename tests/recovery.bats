@@ -27,11 +27,6 @@ ios_over() {
 	[ "$(dev_ios 0)" -gt "$1" ]
 }
 
-# device 0 has io in flight
-in_flight() {
-	[ "$(awk '{ print $1 + $2 }' "/sys/block/${UBD_PFX}b0/inflight")" -gt 0 ]
-}
-
 # $DEV has $1 bytes
 size_is() {
 	[ "$(blockdev --getsize64 "$DEV")" = "$1" ]
