@@ -11,14 +11,19 @@ set -u
 . "$(dirname "$0")/vda.sh"
 W=/tmp/ab
 mkdir -p "$W"
+# A on the kernel's ublk driver, beside ours (bench/ab ublk)
+if [ -n "${AB_UBLK_KO:-}" ]; then
+	insmod "$AB_UBLK_KO" || exit 1
+fi
+read -ra MORE_ARGS <<<"${SERVER_ARGS:-}"
 if [ "$MODE" = loop-vda ]; then
 	vda_loop_file || exit 1
-	SERVER_ARGS=(--file "$VDA_FILE" -q "$Q" -d "$DEPTH")
+	DEV_ARGS=(--file "$VDA_FILE" -q "$Q" -d "$DEPTH")
 else
 	modprobe null_blk nr_devices=1 queue_mode=2 submit_queues="$Q" poll_queues=0 \
 		irqmode=0 home_node=0 gb=1 hw_queue_depth="$DEPTH" || exit 1
 	KDEV=/dev/nullb0
-	SERVER_ARGS=(-q "$Q" -d "$DEPTH" -s 1G)
+	DEV_ARGS=(-q "$Q" -d "$DEPTH" -s 1G)
 fi
 echo none >"/sys/block/${KDEV#/dev/}/queue/scheduler"
 
@@ -54,12 +59,13 @@ load_driver() {
 run() { # $1 = round, $2 = K|A|B
 	local dev=$KDEV pid="" iops before after
 	if [ "$2" != K ]; then
-		local bin=$AB_A
-		[ "$2" = B ] && bin=$AB_B
+		local bin=$AB_A ctl=${AB_CTL_A:-/dev/ubd-control}
+		[ "$2" = B ] && bin=$AB_B ctl=/dev/ubd-control
 		load_driver "$2" || return 1
-		dev=$("$bin" "${SERVER_ARGS[@]}" --daemon 2>"$W/err") ||
+		dev=$("$bin" --control "$ctl" "${DEV_ARGS[@]}" "${MORE_ARGS[@]}" \
+			--daemon 2>"$W/err") ||
 			{ echo "$2: $(cat "$W/err")" >&2; return 1; }
-		pid=$(cmd/ubdctl list -J -O NAME,PID |
+		pid=$(cmd/ubdctl --control "$ctl" list -J -O NAME,PID |
 			jq -r --arg d "$dev" '.[][] | select(.name == $d) | .pid')
 		echo none >"/sys/block/${dev#/dev/}/queue/scheduler"
 		before=$(threads "$pid")
