@@ -83,6 +83,10 @@ stamp() {
 now() {
 	echo "${EPOCHREALTIME/,/.}"
 }
+# seconds from $1 to $2, 3 decimals
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
+# $1 < $2 as real numbers
+lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
 # wait up to $1 (whole) seconds for the command after it to succeed.  The
 # deadline is in microseconds: $SECONDS counts whole seconds, so a wait

@@ -7,11 +7,6 @@ STRESS=${STRESS:-0}
 [ "$STRESS" = 0 ] && STRESS=
 CTLTEST="$UBD_BUILDDIR/tests/ubd-ctltest"
 
-# seconds from $1 to $2, 3 decimals
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
-# $1 < $2 as real numbers
-lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
-
 # read_end VAR FILE: the time a background command stamped in FILE (with
 # stamp) as it ended
 read_end() {

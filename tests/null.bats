@@ -208,7 +208,7 @@ kill_to_error() {
 	kill -9 "$SERVER_PID"
 	wait "$reader" || true
 	stamp t1
-	KILL_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	KILL_SECS=$(elapsed "$t0" "$t1")
 }
 
 @test "kill -9 of the server: in-flight io fails within 1 s, device is DEAD and deletable" {
@@ -227,7 +227,7 @@ kill_to_error() {
 	echo "# dd failed ${secs}s after kill -9" >&3
 	echo "dd said:"; cat "$BATS_TEST_TMPDIR/dd.err"
 	grep -qi "error" "$BATS_TEST_TMPDIR/dd.err"
-	awk -v s="$secs" 'BEGIN { exit !(s < 1.0) }'
+	lt "$secs" 1.0
 
 	wait_for 5 sh -c "'$CTLTEST' info 0 | grep -q state=DEAD"
 	[ ! -e /dev/${UBD_PFX}b0 ]
@@ -247,7 +247,7 @@ kill_to_error() {
 	kill_to_error $fio
 	secs=$KILL_SECS
 	echo "# fio ended ${secs}s after kill -9" >&3
-	awk -v s="$secs" 'BEGIN { exit !(s < 1.0) }'
+	lt "$secs" 1.0
 	"$CTLTEST" del 0
 }
 
